@@ -1,0 +1,300 @@
+#pragma once
+// MpscRing — the `buffer` stage: a bounded, lock-free, many-producer / one-consumer ring of
+// variable-length byte records. Modelled on Aeron/Agrona's ManyToOneRingBuffer.
+//
+// Layout. One power-of-two byte array, allocated and zeroed once in the constructor (bounded
+// memory is a product promise; zeroing up front also pre-faults every page, so the hot path never
+// takes a page fault). Each record is 8-byte aligned and starts with an 8-byte header:
+//
+//   int32 length  total record length including the header, unaligned; 0 = "not committed yet"
+//   int32 type    kDataRecord or kPaddingRecord
+//
+// A record that would cross the end of the array is preceded by a padding record that fills the
+// end, so every record the consumer sees is contiguous.
+//
+// Protocol. A producer reserves `align8(header + size)` bytes (plus padding on wrap) with one CAS
+// on the shared tail, writes its payload in place, then publishes by a release-store of `length`.
+// The consumer reads records in position order and stops at the first header whose length is
+// still 0; after handing a record to its callback it zeroes the record's bytes, which is what makes
+// "length 0" mean "not committed" again on the next lap (zeroing only headers is not enough: a
+// later lap's header can land in the middle of an earlier lap's payload). Consumed space is handed
+// back by a release-store of the head, which producers acquire before writing over it.
+//
+// Positions are monotonic byte counts (never wrap in practice: 2^63 bytes); index = position & mask.
+// The tail word's top bit is the "closed" flag, so the reserving CAS itself observes close().
+//
+// A reserved but not yet committed record blocks every later record from being drained until it is
+// committed: producers must commit every successful reservation promptly (and never fail between
+// try_reserve and commit), or the shard stalls.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace trailkit::detail {
+
+class MpscRing {
+ public:
+  /// Smallest ring; also the rounding floor for `capacity_bytes`.
+  static constexpr std::size_t kMinCapacity = 4096;
+  /// Largest ring: keeps every record and padding length representable in the int32 header.
+  static constexpr std::size_t kMaxCapacity = std::size_t{1} << 33;
+  /// Bytes of header in front of every record.
+  static constexpr std::uint32_t kHeaderSize = 8;
+  /// Every record starts on this boundary (the header's int32 fields stay naturally aligned).
+  static constexpr std::uint32_t kRecordAlignment = 8;
+
+  /// Setup only. Allocates and zeroes `capacity_bytes` rounded up to a power of two (minimum 4 KiB).
+  /// Throws std::length_error above kMaxCapacity and std::bad_alloc if memory is unavailable.
+  explicit MpscRing(std::size_t capacity_bytes);
+  ~MpscRing();
+  MpscRing(const MpscRing&) = delete;
+  MpscRing& operator=(const MpscRing&) = delete;
+
+  /// Thread-safe (immutable after construction). Size of the byte array.
+  std::size_t capacity() const noexcept { return capacity_; }
+  /// Thread-safe (immutable). Largest payload try_reserve accepts: capacity()/8. Keeping records
+  /// small relative to the ring means a wrap never wastes more than 1/8 of it in padding.
+  std::size_t max_record_size() const noexcept { return max_record_size_; }
+
+  enum class ReserveStatus {
+    kOk,        ///< `out` describes the reserved payload; commit() it.
+    kFull,      ///< Not enough contiguous free space right now. Nothing reserved; retry or drop.
+    kClosed,    ///< close() was called. Nothing reserved; never succeeds again.
+    kTooLarge,  ///< size > max_record_size(). Nothing reserved; never succeeds for this size.
+  };
+
+  struct Reservation {
+    char* data = nullptr;         ///< `size` writable payload bytes, owned by the reserver until commit().
+    std::uint64_t position = 0;   ///< Ring position of the record's header (monotonic, in bytes).
+    std::uint32_t size = 0;       ///< Payload bytes reserved.
+  };
+
+  /// Thread-safe: any number of producer threads, concurrently with drain() and close().
+  /// Reserves `size` payload bytes (size 0 is accepted and drains as an empty record).
+  /// Never blocks, allocates, throws or makes a syscall: kFull returns at once and the caller owns
+  /// the blocking/dropping policy. kTooLarge is checked first, then kClosed, then space.
+  /// Lock-free, not wait-free: a producer retries its CAS only when another producer's CAS won.
+  ReserveStatus try_reserve(std::uint32_t size, Reservation& out) noexcept {
+    if (size > max_record_size_) return ReserveStatus::kTooLarge;
+    const std::uint64_t record_length = align_up(std::uint64_t{kHeaderSize} + size);
+
+    // relaxed: the tail value only selects which bytes we claim; exclusivity comes from the CAS
+    // being a single RMW in tail_'s modification order, not from any ordering with other data.
+    std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+    std::uint64_t padding = 0;
+    for (;;) {
+      if ((tail & kClosedBit) != 0) return ReserveStatus::kClosed;
+      const std::uint64_t to_end = capacity_ - (tail & mask_);
+      padding = record_length > to_end ? to_end : 0;
+      const std::uint64_t needed = tail + padding + record_length;  // end position of the claim
+      // acquire: head_cache_ is only ever stored (release) by a producer that acquired the same
+      // value from head_, so this chain makes the consumer's zeroing of every byte below that head
+      // happen-before our writes into those bytes.
+      std::uint64_t head = head_cache_.load(std::memory_order_acquire);
+      if (needed - head > capacity_) {
+        // The cached head says "full": only now touch the consumer's cache line.
+        // acquire: pairs with the consumer's release-store in publish_head(); see above.
+        head = head_.load(std::memory_order_acquire);
+        if (head > tail) {
+          // Our relaxed tail load is older than a head the consumer already passed: not "full",
+          // just stale. Reload instead of reporting a spurious kFull.
+          tail = tail_.load(std::memory_order_relaxed);
+          continue;
+        }
+        if (needed - head > capacity_) return ReserveStatus::kFull;
+        // release: lets the producers that read this cached value inherit our acquire of head_.
+        head_cache_.store(head, std::memory_order_release);
+      }
+      // relaxed on success and failure: see the tail load above. A failed CAS reloads `tail`
+      // (including a freshly set closed bit, which is why close() cannot be slipped past).
+      if (tail_.compare_exchange_weak(tail, needed, std::memory_order_relaxed,
+                                      std::memory_order_relaxed)) {
+        break;
+      }
+    }
+
+    std::uint64_t position = tail;
+    if (padding != 0) {
+      // Publish the padding record at once: the consumer must be able to skip it even if this
+      // producer is descheduled before committing its own record.
+      char* pad = buffer_ + (position & mask_);
+      store_type(pad, kPaddingRecord);
+      // release: orders the type store above before the length becomes visible (consumer acquires).
+      header_length(pad).store(static_cast<std::int32_t>(padding), std::memory_order_release);
+      position += padding;
+    }
+    char* record = buffer_ + (position & mask_);
+    store_type(record, kDataRecord);  // published by commit()'s release-store
+    out.data = record + kHeaderSize;
+    out.position = position;
+    out.size = size;
+    return ReserveStatus::kOk;
+  }
+
+  /// Thread-safe: called once, by the thread that got `reservation` from a kOk try_reserve, after it
+  /// finished writing the payload (also valid after close()). Never blocks, allocates or throws.
+  void commit(const Reservation& reservation) noexcept {
+    char* record = reservation.data - kHeaderSize;
+    // release: the payload bytes (and the type field) written before this store are visible to the
+    // consumer once its acquire-load of this length reads non-zero.
+    header_length(record).store(static_cast<std::int32_t>(kHeaderSize + reservation.size),
+                                std::memory_order_release);
+  }
+
+  /// Consumer thread only (one thread at a time). Calls fn(const char* data, std::uint32_t size) for
+  /// up to `max_records` committed records in reservation order, in place (`data` valid only during
+  /// the call), zeroes them and releases their space to producers. Stops at the first record that
+  /// is reserved but not committed. Returns the number of records passed to fn. Never allocates.
+  /// One call visits at most capacity() bytes, so it returns even while producers keep up.
+  /// If fn throws, the records before it and the throwing record itself count as consumed
+  /// (released) and the exception propagates.
+  template <class F>
+  std::size_t drain(F&& fn, std::size_t max_records = SIZE_MAX) noexcept(noexcept(fn(nullptr, 0u))) {
+    // Only this thread writes head_, so a relaxed read of our own last store is exact.
+    DrainCursor cursor(*this, head_.load(std::memory_order_relaxed));
+    // Bound one call to one lap: head is released in steps, so busy producers could otherwise keep
+    // a drain running forever.
+    const std::uint64_t stop = cursor.position_ + capacity_;
+    std::size_t count = 0;
+    while (count < max_records && cursor.position_ < stop) {
+      char* record = buffer_ + (cursor.position_ & mask_);
+      // acquire: pairs with the producer's release-store in commit() (or of a padding header), so
+      // the type field and payload written before it are visible below.
+      const std::int32_t length = header_length(record).load(std::memory_order_acquire);
+      if (length == 0) break;  // not committed (or not even reserved) yet
+      const std::uint64_t record_length = align_up(static_cast<std::uint64_t>(length));
+      const bool is_data = load_type(record) == kDataRecord;
+      // Count the record as consumed before fn runs: a throwing fn must not wedge the ring.
+      cursor.position_ += record_length;
+      if (is_data) {
+        ++count;
+        fn(static_cast<const char*>(record + kHeaderSize),
+           static_cast<std::uint32_t>(static_cast<std::uint32_t>(length) - kHeaderSize));
+      }
+      cursor.release_consumed();
+    }
+    return count;
+  }
+
+  /// Thread-safe, idempotent. After it returns no try_reserve succeeds; records already reserved
+  /// may still be committed and drained (a flush after close() sees everything reserved before it).
+  void close() noexcept {
+    // acq_rel: release so a thread that sees is_closed() also sees what the closer did before
+    // closing (e.g. a shutdown flag); acquire so the closer's later reserved_position() read is
+    // ordered after the close. The atomicity of fetch_or against the producers' CAS is what
+    // guarantees no reservation slips past.
+    tail_.fetch_or(kClosedBit, std::memory_order_acq_rel);
+  }
+
+  /// Thread-safe.
+  bool is_closed() const noexcept {
+    return (tail_.load(std::memory_order_acquire) & kClosedBit) != 0;  // pairs with close()
+  }
+
+  /// Thread-safe. Bytes ever reserved (monotonic; includes headers, alignment and padding). A flush
+  /// barrier reads this, then drains until consumed_position() reaches it.
+  std::uint64_t reserved_position() const noexcept {
+    // acquire: cheap on every target we care about, and keeps a flusher's later reads ordered
+    // after this snapshot.
+    return tail_.load(std::memory_order_acquire) & ~kClosedBit;
+  }
+
+  /// Thread-safe. Bytes ever consumed (monotonic). Lags the records drain() has passed to fn by
+  /// at most one drain call (head is released in steps and at the end of each drain()).
+  std::uint64_t consumed_position() const noexcept {
+    return head_.load(std::memory_order_acquire);  // pairs with publish_head()
+  }
+
+  /// Thread-safe. Bytes reserved and not yet released (a snapshot; exact only when quiescent).
+  std::size_t used_bytes() const noexcept {
+    // Head first: tail is monotonic and never behind head, so the difference cannot go negative.
+    const std::uint64_t head = consumed_position();
+    return static_cast<std::size_t>(reserved_position() - head);
+  }
+
+ private:
+  static constexpr std::int32_t kDataRecord = 1;
+  static constexpr std::int32_t kPaddingRecord = -1;
+  static constexpr std::uint64_t kClosedBit = std::uint64_t{1} << 63;
+  // 64 B is the line size on x86-64 and most ARM cores; not hardware_destructive_interference_size,
+  // whose value GCC warns may differ between translation units.
+  static constexpr std::size_t kCacheLine = 64;
+
+  static constexpr std::uint64_t align_up(std::uint64_t n) noexcept {
+    return (n + kRecordAlignment - 1) & ~std::uint64_t{kRecordAlignment - 1};
+  }
+  static std::atomic_ref<std::int32_t> header_length(char* record) noexcept {
+    // Records are 8-aligned inside a 64-aligned array, so the int32 is naturally aligned.
+    return std::atomic_ref<std::int32_t>(*reinterpret_cast<std::int32_t*>(record));
+  }
+  // The type field is plain memory: written before, and read after, the length's release/acquire.
+  static void store_type(char* record, std::int32_t type) noexcept {
+    std::memcpy(record + 4, &type, sizeof type);
+  }
+  static std::int32_t load_type(const char* record) noexcept {
+    std::int32_t type;
+    std::memcpy(&type, record + 4, sizeof type);
+    return type;
+  }
+
+  // Consumer-side bookkeeping for one drain() call. Zeroes each consumed record right after its
+  // callback (while it is still in L1) and releases space in steps so producers are not starved
+  // during a long drain; the destructor covers the last record and the early-exit/throw paths.
+  struct DrainCursor {
+    DrainCursor(MpscRing& ring, std::uint64_t head) noexcept
+        : ring_(ring), position_(head), zeroed_(head), published_(head) {}
+    ~DrainCursor() {
+      release_consumed();
+      if (published_ != position_) ring_.publish_head(position_);
+    }
+    DrainCursor(const DrainCursor&) = delete;
+    DrainCursor& operator=(const DrainCursor&) = delete;
+
+    void release_consumed() noexcept {
+      if (zeroed_ != position_) {
+        // [zeroed_, position_) is exactly one record (contiguous by construction, never wrapping).
+        std::memset(ring_.buffer_ + (zeroed_ & ring_.mask_), 0,
+                    static_cast<std::size_t>(position_ - zeroed_));
+        zeroed_ = position_;
+      }
+      if (position_ - published_ >= ring_.release_step_) {
+        ring_.publish_head(position_);
+        published_ = position_;
+      }
+    }
+
+    MpscRing& ring_;
+    std::uint64_t position_;   // next record to read
+    std::uint64_t zeroed_;     // bytes below this are zeroed
+    std::uint64_t published_;  // last value stored to head_
+  };
+
+  void publish_head(std::uint64_t head) noexcept {
+    // release: the memset zeroing of every byte below `head` happens-before any producer that
+    // acquires this value (directly or via head_cache_) writes over those bytes, and a 0 length it
+    // later reads there really means "not committed".
+    head_.store(head, std::memory_order_release);
+  }
+
+  // Read-only after construction; shared by everyone, so it may share lines with nothing hot.
+  alignas(kCacheLine) char* buffer_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::uint64_t mask_ = 0;
+  std::size_t max_record_size_ = 0;
+  std::uint64_t release_step_ = 0;  // consumer releases head at least every capacity/4 bytes
+
+  // Producer line. head_cache_ sits beside tail_ on purpose: every reservation already owns this
+  // line for the CAS, so reading the cached head costs no extra transfer, and it is written only
+  // when the ring looks full. The consumer never touches this line.
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};  // position | kClosedBit
+  std::atomic<std::uint64_t> head_cache_{0};                // some past value of head_
+
+  // Consumer line: written by drain(), read by producers only when their cached head says "full".
+  // No trailing padding needed: alignas makes sizeof(MpscRing) a multiple of 64, so nothing else
+  // shares this line.
+  alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+};
+
+}  // namespace trailkit::detail

@@ -1,0 +1,157 @@
+#include "emit/event_codec.hpp"
+
+#include <bit>
+
+namespace trailkit::detail {
+namespace {
+
+constexpr std::size_t kHeaderSize = sizeof(EncodedHeader);
+
+// Which fields to copy and how many bytes of each.
+struct Plan {
+  std::uint64_t copied = 0;
+  std::uint64_t omitted = 0;
+};
+
+inline Plan plan_fields(const Event& event, const EncodeLimits& limits) noexcept {
+  Plan plan;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    const std::string_view v = event.text[i];
+    if (v.data() == nullptr) continue;
+    if (v.size() > limits.omit_over[i]) {
+      plan.omitted |= std::uint64_t{1} << i;
+    } else {
+      plan.copied |= std::uint64_t{1} << i;
+    }
+  }
+  return plan;
+}
+
+inline std::uint32_t kept(std::string_view v, std::uint32_t keep) noexcept {
+  return v.size() > keep ? keep : static_cast<std::uint32_t>(v.size());
+}
+
+inline std::uint32_t resource_length(std::string_view v) noexcept {
+  return v.data() == nullptr ? kAbsentLength : static_cast<std::uint32_t>(v.size());
+}
+
+}  // namespace
+
+std::size_t encoded_size(const Event& event, const EncodeLimits& limits) noexcept {
+  std::size_t size = kHeaderSize;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    const std::string_view v = event.text[i];
+    if (v.data() == nullptr || v.size() > limits.omit_over[i]) continue;
+    size += 4 + kept(v, limits.keep_bytes[i]);
+  }
+  for (const Resource& r : event.resources) {
+    size += 12 + r.arn.size() + r.account_id.size() + r.type.size();
+  }
+  return size;
+}
+
+void encode_event(const Event& event, const EncodeLimits& limits, std::int64_t event_time, char* out) noexcept {
+  const Plan plan = plan_fields(event, limits);
+  EncodedHeader header;
+  header.copied_mask = plan.copied;
+  header.omitted_mask = plan.omitted;
+  header.event_time = event.event_time == kTimeNotSet ? event_time : event.event_time;
+  header.session_creation_time = event.session_creation_time;
+  header.resource_count = static_cast<std::uint32_t>(event.resources.size());
+  header.event_type = static_cast<std::uint8_t>(event.event_type);
+  header.event_category = static_cast<std::uint8_t>(event.event_category);
+  header.identity_type = static_cast<std::uint8_t>(event.identity_type);
+  header.session_issuer_type = static_cast<std::uint8_t>(event.session_issuer_type);
+  header.read_only = static_cast<std::uint8_t>(event.read_only);
+  header.mfa_authenticated = static_cast<std::uint8_t>(event.mfa_authenticated);
+  header.assumed_root = static_cast<std::uint8_t>(event.assumed_root);
+  header.session_credential_from_console = event.session_credential_from_console ? 1 : 0;
+  std::memcpy(out, &header, kHeaderSize);
+
+  const int copied_count = std::popcount(plan.copied);
+  char* lengths = out + kHeaderSize;
+  char* resource_lengths = lengths + 4 * copied_count;
+  char* bytes = resource_lengths + 12 * event.resources.size();
+
+  std::uint64_t mask = plan.copied;
+  while (mask) {
+    const int i = std::countr_zero(mask);
+    mask &= mask - 1;
+    const std::string_view v = event.text[i];
+    const std::uint32_t n = kept(v, limits.keep_bytes[i]);
+    std::memcpy(lengths, &n, 4);
+    lengths += 4;
+    std::memcpy(bytes, v.data(), n);
+    bytes += n;
+  }
+  for (const Resource& r : event.resources) {
+    const std::string_view parts[3] = {r.arn, r.account_id, r.type};
+    for (const std::string_view part : parts) {
+      const std::uint32_t n = resource_length(part);
+      std::memcpy(resource_lengths, &n, 4);
+      resource_lengths += 4;
+      if (n != kAbsentLength) {
+        std::memcpy(bytes, part.data(), n);
+        bytes += n;
+      }
+    }
+  }
+}
+
+bool decode_event(const char* data, std::size_t size, DecodedEvent& out, std::vector<Resource>& resources) noexcept {
+  if (size < kHeaderSize) return false;
+  EncodedHeader header;
+  std::memcpy(&header, data, kHeaderSize);
+  Event& event = out.event;
+  event = Event{};
+  out.omitted_mask = header.omitted_mask;
+  event.event_time = header.event_time;
+  event.session_creation_time = header.session_creation_time;
+  event.event_type = static_cast<EventType>(header.event_type);
+  event.event_category = static_cast<EventCategory>(header.event_category);
+  event.identity_type = static_cast<IdentityType>(header.identity_type);
+  event.session_issuer_type = static_cast<SessionIssuerType>(header.session_issuer_type);
+  event.read_only = static_cast<Tristate>(header.read_only);
+  event.mfa_authenticated = static_cast<Tristate>(header.mfa_authenticated);
+  event.assumed_root = static_cast<Tristate>(header.assumed_root);
+  event.session_credential_from_console = header.session_credential_from_console != 0;
+
+  const std::size_t copied_count = static_cast<std::size_t>(std::popcount(header.copied_mask));
+  const std::size_t tables = kHeaderSize + 4 * copied_count + 12 * std::size_t{header.resource_count};
+  if (tables > size) return false;
+  const char* lengths = data + kHeaderSize;
+  const char* resource_lengths = lengths + 4 * copied_count;
+  const char* bytes = data + tables;
+  const char* end = data + size;
+
+  std::uint64_t mask = header.copied_mask;
+  while (mask) {
+    const int i = std::countr_zero(mask);
+    mask &= mask - 1;
+    if (i >= static_cast<int>(kFieldCount)) return false;
+    std::uint32_t n;
+    std::memcpy(&n, lengths, 4);
+    lengths += 4;
+    if (n > static_cast<std::size_t>(end - bytes)) return false;
+    event.text[i] = std::string_view(bytes, n);
+    bytes += n;
+  }
+  resources.clear();
+  for (std::uint32_t r = 0; r < header.resource_count; ++r) {
+    std::string_view parts[3];
+    for (auto& part : parts) {
+      std::uint32_t n;
+      std::memcpy(&n, resource_lengths, 4);
+      resource_lengths += 4;
+      if (n == kAbsentLength) continue;
+      if (n > static_cast<std::size_t>(end - bytes)) return false;
+      part = std::string_view(bytes, n);
+      bytes += n;
+    }
+    resources.push_back(Resource{parts[0], parts[1], parts[2]});
+  }
+  event.resources = resources;
+  return bytes == end;
+}
+
+}  // namespace trailkit::detail

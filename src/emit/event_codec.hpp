@@ -1,0 +1,66 @@
+#pragma once
+// The binary encoding of an Event inside the buffer ("encode on the hot path, format on the
+// worker", as quill does). emit() copies the caller's field bytes once; the worker decodes the
+// record in place into an Event whose views point into the ring, then formats JSON from it.
+//
+// Layout (all little-endian host order; the encoding never leaves the process):
+//   EncodedHeader                      40 bytes
+//   uint32 length[popcount(copied)]    one per copied text field, in Field order
+//   uint32 resource_length[3 * resource_count]   ARN, accountId, type; kAbsentLength = absent
+//   field bytes, then resource bytes, back to back
+// A field is "copied" when present and not omitted at emit. JSON fields over their size limit
+// are omitted at emit (their bytes are never copied, so a 100 MiB requestParameters costs nothing)
+// and 1 KB-truncated fields are copied only up to limit + 4 bytes: enough for the worker to see
+// that they must be cut.
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "trailkit/event.hpp"
+
+namespace trailkit::detail {
+
+inline constexpr std::uint32_t kAbsentLength = 0xFFFFFFFFu;
+
+struct EncodedHeader {
+  std::uint64_t copied_mask;    // fields whose bytes follow
+  std::uint64_t omitted_mask;   // JSON fields present but over their limit (write the marker)
+  std::int64_t event_time;      // epoch seconds, always set
+  std::int64_t session_creation_time;
+  std::uint32_t resource_count;
+  std::uint8_t event_type;
+  std::uint8_t event_category;
+  std::uint8_t identity_type;
+  std::uint8_t session_issuer_type;
+  std::uint8_t read_only;
+  std::uint8_t mfa_authenticated;
+  std::uint8_t assumed_root;
+  std::uint8_t session_credential_from_console;
+};
+static_assert(sizeof(EncodedHeader) == 44 || sizeof(EncodedHeader) == 48);
+
+/// Per-field byte budgets applied at emit (derived once from FieldLimits).
+struct EncodeLimits {
+  std::uint32_t keep_bytes[kFieldCount];  // copy at most this many bytes of the field
+  std::uint32_t omit_over[kFieldCount];   // omit (do not copy) when longer than this
+};
+
+/// Bytes needed to encode `event`. Thread-safe, allocation-free.
+std::size_t encoded_size(const Event& event, const EncodeLimits& limits) noexcept;
+
+/// Writes the encoding into `out` (which has encoded_size() bytes). `event_time` is the value to
+/// store when the event has none. Thread-safe, allocation-free.
+void encode_event(const Event& event, const EncodeLimits& limits, std::int64_t event_time, char* out) noexcept;
+
+/// A decoded record: an Event viewing the encoded bytes, plus what was omitted at emit.
+struct DecodedEvent {
+  Event event;
+  std::uint64_t omitted_mask = 0;
+};
+
+/// Decodes in place. `resources` receives the resource views (reused storage; worker only).
+/// Returns false if the bytes are not a well-formed encoding (never expected; defensive).
+bool decode_event(const char* data, std::size_t size, DecodedEvent& out, std::vector<Resource>& resources) noexcept;
+
+}  // namespace trailkit::detail

@@ -1,0 +1,293 @@
+#include "serialize/json_escape.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+namespace trailkit::detail {
+namespace {
+
+using Byte = unsigned char;
+
+// Input is encoded in chunks so that the worst-case reservation (6 output bytes per input byte, "\u00XX") stays
+// bounded for megabyte strings while small strings reserve once.
+constexpr std::size_t kChunk = 16 * 1024;
+// Room past the worst case: the SIMD loop stores a whole 16-byte block and escapes are copied as 8-byte words.
+constexpr std::size_t kSlack = kJsonEscapeSlack;
+constexpr std::size_t kMaxExpansion = kJsonEscapeMaxExpansion;
+
+struct Escape {
+  char text[8];
+  std::uint8_t size;  // 0: the byte is copied as is
+};
+
+constexpr std::array<Escape, 128> make_escapes() {
+  std::array<Escape, 128> table{};
+  constexpr char kHex[] = "0123456789abcdef";
+  auto set = [&table](int c, const char* text) {
+    Escape& e = table[static_cast<std::size_t>(c)];
+    std::uint8_t n = 0;
+    while (text[n] != '\0') {
+      e.text[n] = text[n];
+      ++n;
+    }
+    e.size = n;
+  };
+  for (int c = 0; c < 0x20; ++c) {
+    char text[7] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15], '\0'};
+    set(c, text);
+  }
+  set('\b', "\\b");
+  set('\f', "\\f");
+  set('\n', "\\n");
+  set('\r', "\\r");
+  set('\t', "\\t");
+  set('"', "\\\"");
+  set('\\', "\\\\");
+  set(0x7F, "\\u007f");
+  return table;
+}
+constexpr std::array<Escape, 128> kEscapes = make_escapes();
+
+#ifndef TRAILKIT_JSON_SSE2
+constexpr std::array<bool, 256> make_special() {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[static_cast<std::size_t>(c)] = c < 0x20 || c == '"' || c == '\\' || c >= 0x7F;
+  return table;
+}
+constexpr std::array<bool, 256> kSpecial = make_special();
+#endif
+
+struct Utf8Sequence {
+  std::size_t size;  // bytes consumed: the whole character, or the maximal subpart to replace by one U+FFFD
+  bool valid;
+};
+
+// Unicode Table 3-7 (well-formed UTF-8). On failure the consumed length is the "maximal subpart" -- the longest
+// prefix that could still have started a valid sequence -- which is what Python's 'replace' handler does.
+inline Utf8Sequence decode_utf8(const Byte* p, const Byte* end) {
+  const unsigned b0 = p[0];
+  if (b0 < 0xC2 || b0 > 0xF4) return {1, false};
+  if (end - p < 2) return {1, false};
+  unsigned lo = 0x80, hi = 0xBF;
+  if (b0 == 0xE0) lo = 0xA0;       // overlong 3-byte
+  else if (b0 == 0xED) hi = 0x9F;  // UTF-16 surrogates
+  else if (b0 == 0xF0) lo = 0x90;  // overlong 4-byte
+  else if (b0 == 0xF4) hi = 0x8F;  // > U+10FFFF
+  const unsigned b1 = p[1];
+  if (b1 < lo || b1 > hi) return {1, false};
+  if (b0 < 0xE0) return {2, true};
+  if (end - p < 3 || (p[2] & 0xC0) != 0x80) return {2, false};
+  if (b0 < 0xF0) return {3, true};
+  if (end - p < 4 || (p[3] & 0xC0) != 0x80) return {3, false};
+  return {4, true};
+}
+
+// Encodes [p, stop) into d (reserved for kMaxExpansion * (stop - p) + kSlack bytes). A multi-byte sequence that
+// starts before `stop` may read (never past `end`) and consume beyond it. With kStopAtJsonSyntax the bytes that
+// are syntax in *input* JSON strings ('"', '\\', < 0x20) are not escaped: encoding stops there instead.
+template <bool kStopAtJsonSyntax>
+const Byte* encode_run(const Byte* p, const Byte* stop, const Byte* end, char*& dst, std::size_t& replacements) {
+  char* d = dst;
+  while (p < stop) {
+#ifdef TRAILKIT_JSON_SSE2
+    // Copy first, ask questions later: the block is stored whole and the cursor advances only over clean bytes.
+    const std::size_t left = static_cast<std::size_t>(stop - p);
+    unsigned mask;
+    if (left >= 16) {
+      std::memcpy(d, p, 16);
+      mask = json_string_special_mask(reinterpret_cast<const char*>(p));
+      if (mask == 0) {
+        p += 16;
+        d += 16;
+        // A clean block suggests a long clean run (user agents, policy documents): move 64 bytes per step.
+        while (stop - p >= 64) {
+          const char* const q = reinterpret_cast<const char*>(p);
+          if ((json_string_special_mask(q) | json_string_special_mask(q + 16) | json_string_special_mask(q + 32) |
+               json_string_special_mask(q + 48)) != 0) {
+            break;
+          }
+          std::memcpy(d, p, 64);
+          p += 64;
+          d += 64;
+        }
+        continue;
+      }
+    } else {
+      char tail[16] = {};
+      std::memcpy(tail, p, left);
+      std::memcpy(d, tail, 16);
+      mask = json_string_special_mask(tail) & ((1u << left) - 1u);
+      if (mask == 0) {
+        p += left;
+        d += left;
+        break;
+      }
+    }
+    const unsigned clean = static_cast<unsigned>(std::countr_zero(mask));
+    p += clean;
+    d += clean;
+#else
+    while (p < stop && !kSpecial[*p]) *d++ = static_cast<char>(*p++);
+    if (p == stop) break;
+#endif
+    const Byte b = *p;
+    if (b < 0x80) {
+      if constexpr (kStopAtJsonSyntax) {
+        if (b != 0x7F) break;
+      }
+      const Escape& e = kEscapes[b];
+      std::memcpy(d, e.text, sizeof e.text);
+      d += e.size;
+      ++p;
+      continue;
+    }
+    // Non-ASCII: stay in this loop while the text stays non-ASCII (CJK, Cyrillic, emoji), single clean ASCII bytes
+    // (word spaces) included, instead of going back to the block scan for every character.
+    for (;;) {
+      const unsigned b0 = *p;
+      if (b0 < 0x80) {
+        if (b0 < 0x20 || b0 == '"' || b0 == '\\' || b0 == 0x7F || stop - p < 2 || p[1] < 0x80) break;
+        *d++ = static_cast<char>(b0);
+        ++p;
+        continue;
+      }
+      if (end - p >= 4) {  // fast path for well-formed 2- and 3-byte characters: copy a whole word
+        if (b0 >= 0xC2 && b0 <= 0xDF && (p[1] & 0xC0) == 0x80) {
+          std::memcpy(d, p, 4);
+          d += 2;
+          p += 2;
+          if (p >= stop) break;
+          continue;
+        }
+        if ((b0 & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
+          const unsigned cp = ((b0 & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+          if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF) && cp != 0x2028 && cp != 0x2029) {
+            std::memcpy(d, p, 4);
+            d += 3;
+            p += 3;
+            if (p >= stop) break;
+            continue;
+          }
+        }
+      }
+      const Utf8Sequence seq = decode_utf8(p, end);
+      if (!seq.valid) {
+        std::memcpy(d, "\xEF\xBF\xBD", 3);
+        d += 3;
+        ++replacements;
+      } else if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) {
+        std::memcpy(d, p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+        d += 6;
+      } else if (end - p >= 4) {
+        std::memcpy(d, p, 4);  // whole word; only seq.size bytes are kept (the slack covers the rest)
+        d += seq.size;
+      } else {
+        d[0] = static_cast<char>(p[0]);
+        d[1] = static_cast<char>(p[1]);
+        if (seq.size > 2) d[2] = static_cast<char>(p[2]);
+        if (seq.size > 3) d[3] = static_cast<char>(p[3]);
+        d += seq.size;
+      }
+      p += seq.size;
+      if (p >= stop) break;
+    }
+  }
+  dst = d;
+  return p;
+}
+
+// Encodes [p, end) into out, chunk by chunk, so a megabyte string never reserves 6 MB at once.
+void encode_into(JsonBuffer& out, const Byte* p, const Byte* end, std::size_t& replacements) {
+  while (p < end) {
+    const std::size_t n = std::min(static_cast<std::size_t>(end - p), kChunk);
+    char* const start = out.prepare(kMaxExpansion * n + kSlack);
+    char* d = start;
+    p = encode_run<false>(p, p + n, end, d, replacements);
+    out.commit(static_cast<std::size_t>(d - start));
+  }
+}
+
+const Byte* as_bytes(const char* p) { return reinterpret_cast<const Byte*>(p); }
+
+// Largest cut <= max_bytes (< s.size()) that does not split a valid multi-byte character.
+std::size_t utf8_cut(std::string_view s, std::size_t max_bytes) {
+  const Byte* const base = as_bytes(s.data());
+  std::size_t lead = max_bytes;
+  while (lead > 0 && max_bytes - lead < 3 && (base[lead] & 0xC0) == 0x80) --lead;
+  if (lead == max_bytes) return max_bytes;
+  const Utf8Sequence seq = decode_utf8(base + lead, base + s.size());
+  return seq.valid && lead + seq.size > max_bytes ? lead : max_bytes;
+}
+
+}  // namespace
+
+std::size_t append_json_string(JsonBuffer& out, std::string_view s) {
+  std::size_t replacements = 0;
+  const Byte* const begin = as_bytes(s.data());
+  const Byte* const end = begin + s.size();
+  if (s.size() <= kChunk) {  // the common case: one reservation, quotes included
+    char* const start = out.prepare(kMaxExpansion * s.size() + kSlack + 2);
+    char* d = start;
+    *d++ = '"';
+    encode_run<false>(begin, end, end, d, replacements);
+    *d++ = '"';
+    out.commit(static_cast<std::size_t>(d - start));
+    return replacements;
+  }
+  out.push_back('"');
+  encode_into(out, begin, end, replacements);
+  out.push_back('"');
+  return replacements;
+}
+
+std::size_t append_json_string_truncated(JsonBuffer& out, std::string_view s, std::size_t max_bytes,
+                                         bool* truncated) {
+  const bool cut = s.size() > max_bytes;
+  if (truncated != nullptr) *truncated = cut;
+  if (!cut) return append_json_string(out, s);
+  const std::size_t keep = utf8_cut(s, max_bytes);
+  std::size_t replacements = 0;
+  out.push_back('"');
+  encode_into(out, as_bytes(s.data()), as_bytes(s.data()) + keep, replacements);
+  out.literal("...\"");
+  return replacements;
+}
+
+JsonSegmentEnd encode_json_string_segment(const char* p, const char* stop, const char* end, char* d,
+                                          std::size_t* replacements) noexcept {
+  const Byte* const reached = encode_run<true>(as_bytes(p), as_bytes(stop), as_bytes(end), d, *replacements);
+  return {p + (reached - as_bytes(p)), d};
+}
+
+char* encode_json_code_point(char* d, std::uint32_t code_point) noexcept {
+  if (code_point < 0x80) {
+    const Escape& e = kEscapes[code_point];
+    if (e.size == 0) {
+      *d = static_cast<char>(code_point);
+      return d + 1;
+    }
+    std::memcpy(d, e.text, sizeof e.text);
+    return d + e.size;
+  }
+  if (code_point == 0x2028 || code_point == 0x2029) {
+    std::memcpy(d, code_point == 0x2028 ? "\\u2028" : "\\u2029", 6);
+    return d + 6;
+  }
+  if (code_point < 0x800) {
+    *d++ = static_cast<char>(0xC0 | (code_point >> 6));
+  } else if (code_point < 0x10000) {
+    *d++ = static_cast<char>(0xE0 | (code_point >> 12));
+    *d++ = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+  } else {
+    *d++ = static_cast<char>(0xF0 | (code_point >> 18));
+    *d++ = static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
+    *d++ = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+  }
+  *d++ = static_cast<char>(0x80 | (code_point & 0x3F));
+  return d;
+}
+
+}  // namespace trailkit::detail
