@@ -339,7 +339,7 @@ std::string_view SimulatedService::next_call(Event& out, std::int64_t event_time
   call.region = global ? kGlobalRegion : std::string_view(pick(options_.regions));
   out.set(Field::kAwsRegion, call.region);
   out.set(Field::kRecipientAccountId, options_.account_id);
-  out.set(Field::kEventVersion, "1.08");  // >= 1.08 because of tlsDetails (spec §1.2 rule)
+  // eventVersion left unset: the SDK writes "1.11", valid for every field used here (spec §1.2).
   out.event_type = EventType::kAwsApiCall;
   out.event_category = EventCategory::kManagement;
 
@@ -623,7 +623,6 @@ void SimulatedService::serve_s3(Call& call) {
   const std::string_view bucket = kBuckets[uniform(std::size(kBuckets))];
   const bool is_list = call.op == Operation::kListObjectsV2;
   out.set(Field::kEventSource, "s3.amazonaws.com");
-  out.set(Field::kEventVersion, "1.09");
   out.event_category = EventCategory::kData;  // object-level calls are data events: managementEvent false
 
   std::size_t mark = s.mark();

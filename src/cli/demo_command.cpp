@@ -126,7 +126,7 @@ int run_demo(DemoArgs args) {
   }
 
   std::error_code ignored;
-  const std::filesystem::path root = std::filesystem::absolute(args.destination, ignored);
+  const std::filesystem::path root = std::filesystem::absolute(args.destination, ignored).lexically_normal();
   std::printf("trailkit demo: %u thread(s), %s events/s, %.1f s, regions", args.threads,
               args.rate == 0 ? "unlimited" : std::to_string(args.rate).c_str(), args.duration_seconds);
   for (const std::string& region : args.regions) std::printf(" %s", region.c_str());

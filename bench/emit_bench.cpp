@@ -1,0 +1,315 @@
+// emit_bench — the caller-side cost of Recorder::emit() for a realistic ~1.3 KB CloudTrail event
+// (issue #2 gates E1 and E2 of performance.md §E), beside two baselines in the same binary:
+//   naive:  nlohmann::ordered_json built from the Event and dump()ed on the caller thread, the
+//           string pushed into a std::mutex + std::deque<std::string> drained by a consumer thread
+//           (the consumer polls; producers never pay a condition-variable wake-up);
+//   spdlog: async logger, queue 8192, block policy, null sink, logging the event's pre-serialized
+//           JSON as "{}" (performance.md §C.8; the JSON is built before timing, so spdlog is NOT
+//           charged for serialization: it is the "off-the-shelf async logger" floor).
+//
+// Corpus: 4,096 events from SimulatedService, deep-copied once, cycled. eventTime is left unset, so
+// emit() reads the clock as a service's call would. The Recorder drains to a NullDestination: the
+// worker still formats and compresses (gzip, ISA-L 1) but writes nowhere.
+//
+// Two measurements per implementation:
+//   emit_throughput/<impl>/threads:T   T producer threads (our own, started per run, so each gets
+//       its own buffer shard), each emitting a fixed count flat out; time from a start barrier to
+//       the last producer finishing. Drop policy with a 1 GiB buffer, large enough that nothing is
+//       dropped while the worker drains concurrently (`dropped` must be 0). The worker shares the
+//       2 cores, so T=2 is oversubscribed: compare implementations at equal T.
+//   emit_latency/<impl>   one producer pinned to CPU 0, the consumer (worker/pool/thread) started
+//       pinned to CPU 1; 20-call bursts paced at 100 k events/s; every call timed with an rdtscp
+//       pair; percentiles are net of the measured median timer overhead. Default 64 MiB buffer.
+//       1 M samples after a 100 k warm-up (200 k for the naive baseline, which cannot sustain
+//       100 k/s and so runs at its own maximum rate).
+
+#include <benchmark/benchmark.h>
+
+#include <deque>
+#include <mutex>
+
+#include "bench_support.hpp"
+#include "emit/event_codec.hpp"
+#include "trailkit/recorder.hpp"
+
+#ifdef TRAILKIT_BENCH_HAVE_SPDLOG
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/sinks/null_sink.h>
+#endif
+
+namespace {
+
+using trailkit::EmitStatus;
+using trailkit::Event;
+using namespace trailkit::bench;
+
+constexpr std::size_t kCorpusSize = 4096;  // power of two: index with a mask
+constexpr std::size_t kThroughputBuffer = std::size_t{1} << 30;
+constexpr double kLatencyRate = 100'000;  // events/s offered in the latency runs
+constexpr std::size_t kBurst = 20;
+
+struct Corpus {
+  std::vector<std::unique_ptr<OwnedEvent>> owned = make_corpus(kCorpusSize);
+  std::vector<const Event*> events = event_pointers(owned);
+  std::vector<std::string> json;  // pre-serialized, for the spdlog baseline
+  double mean_json_bytes = 0;
+  double mean_encoded_bytes = 0;
+  Corpus() {
+    trailkit::detail::EncodeLimits unlimited{};
+    for (std::size_t i = 0; i < trailkit::kFieldCount; ++i) {
+      unlimited.keep_bytes[i] = UINT32_MAX;
+      unlimited.omit_over[i] = UINT32_MAX;
+    }
+    for (const Event* e : events) {
+      json.push_back(naive_serialize(*e));
+      mean_json_bytes += static_cast<double>(json.back().size());
+      mean_encoded_bytes += static_cast<double>(trailkit::detail::encoded_size(*e, unlimited));
+    }
+    mean_json_bytes /= static_cast<double>(events.size());
+    mean_encoded_bytes /= static_cast<double>(events.size());
+  }
+};
+
+const Corpus& corpus() {
+  static const Corpus c;
+  return c;
+}
+
+// ---- the three implementations; emit(i) is thread-safe, the constructor starts the consumer ----
+
+class TrailkitSink {
+ public:
+  explicit TrailkitSink(std::size_t buffer_bytes) : destination_(std::make_shared<NullDestination>()) {
+    trailkit::RecorderOptions options;
+    options.account_id = "111122223333";
+    options.destination = destination_;
+    options.buffer_bytes = buffer_bytes;
+    options.overflow_policy = trailkit::OverflowPolicy::kDrop;
+    options.roll_interval = std::chrono::seconds(60);
+    recorder_ = trailkit::Recorder::create(std::move(options));
+  }
+  ~TrailkitSink() { recorder_->shutdown(std::chrono::seconds(120)); }
+  bool emit(std::size_t i) noexcept { return recorder_->emit(*corpus().events[i]) == EmitStatus::kOk; }
+  std::uint64_t dropped() const noexcept { return recorder_->stats().dropped; }
+
+ private:
+  std::shared_ptr<NullDestination> destination_;
+  std::unique_ptr<trailkit::Recorder> recorder_;
+};
+
+class NaiveSink {
+ public:
+  explicit NaiveSink(std::size_t /*buffer_bytes*/) : consumer_([this] { run(); }) {}
+  ~NaiveSink() {
+    stop_.store(true, std::memory_order_release);
+    consumer_.join();
+  }
+  bool emit(std::size_t i) {
+    std::string record = naive_serialize(*corpus().events[i]);
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(record));
+    return true;
+  }
+  std::uint64_t dropped() const noexcept { return 0; }
+
+ private:
+  void run() {
+    std::deque<std::string> taken;
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        taken.swap(queue_);
+      }
+      if (taken.empty()) {
+        if (stop_.load(std::memory_order_acquire)) return;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        continue;
+      }
+      std::size_t bytes = 0;
+      for (const std::string& s : taken) bytes += s.size();
+      benchmark::DoNotOptimize(bytes);
+      taken.clear();
+    }
+  }
+  std::mutex mutex_;
+  std::deque<std::string> queue_;
+  std::atomic<bool> stop_{false};
+  std::thread consumer_;
+};
+
+#ifdef TRAILKIT_BENCH_HAVE_SPDLOG
+class SpdlogSink {
+ public:
+  explicit SpdlogSink(std::size_t /*buffer_bytes*/)
+      : pool_(std::make_shared<spdlog::details::thread_pool>(8192, 1)),
+        logger_(std::make_shared<spdlog::async_logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>(), pool_,
+                                                       spdlog::async_overflow_policy::block)) {}
+  ~SpdlogSink() {
+    logger_->flush();
+    logger_.reset();
+    pool_.reset();  // joins the pool thread after it has drained the queue
+  }
+  bool emit(std::size_t i) {
+    logger_->info("{}", corpus().json[i]);
+    return true;
+  }
+  std::uint64_t dropped() const noexcept { return 0; }
+
+ private:
+  std::shared_ptr<spdlog::details::thread_pool> pool_;
+  std::shared_ptr<spdlog::async_logger> logger_;
+};
+#endif
+
+// ---- throughput ----
+
+template <class Sink>
+void emit_throughput(benchmark::State& state, std::size_t per_thread) {
+  const int threads = static_cast<int>(state.range(0));
+  const Corpus& c = corpus();
+  double seconds = 0;
+  std::uint64_t accepted = 0;
+  std::uint64_t dropped = 0;
+  for (auto _ : state) {
+    auto sink = std::make_unique<Sink>(kThroughputBuffer);
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::atomic<std::uint64_t> ok_total{0};
+    std::vector<std::thread> producers;
+    for (int t = 0; t < threads; ++t) {
+      producers.emplace_back([&, t] {
+        std::size_t index = static_cast<std::size_t>(t) * 1031;  // threads start at different events
+        ready.fetch_add(1);
+        while (!go.load(std::memory_order_acquire)) {
+        }
+        std::uint64_t ok = 0;
+        for (std::size_t n = 0; n < per_thread; ++n) ok += sink->emit(index++ & (kCorpusSize - 1)) ? 1 : 0;
+        ok_total.fetch_add(ok);
+      });
+    }
+    while (ready.load() != threads) {
+    }
+    const auto start = std::chrono::steady_clock::now();
+    go.store(true, std::memory_order_release);
+    for (auto& p : producers) p.join();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    state.SetIterationTime(elapsed);
+    seconds += elapsed;
+    accepted += ok_total.load();
+    dropped += sink->dropped();
+    sink.reset();  // drains and stops the consumer (not timed)
+  }
+  const double emits = static_cast<double>(state.iterations()) * threads * static_cast<double>(per_thread);
+  state.counters["emits_per_s"] = emits / seconds;
+  state.counters["emits_per_s_per_thread"] = emits / seconds / threads;
+  state.counters["dropped"] = static_cast<double>(dropped);
+  state.counters["ok"] = static_cast<double>(accepted);
+  state.counters["json_B_per_event"] = c.mean_json_bytes;
+  state.counters["ring_B_per_event"] = c.mean_encoded_bytes;
+  state.SetItemsProcessed(static_cast<std::int64_t>(emits));
+}
+
+// ---- latency ----
+
+template <class Sink>
+void emit_latency(benchmark::State& state, std::size_t samples_wanted) {
+  const Corpus& c = corpus();
+  const auto distinct = static_cast<std::size_t>(state.range(0));  // power of two <= kCorpusSize
+  const std::size_t buffer_bytes = static_cast<std::size_t>(state.range(1)) << 20;
+  const double tpn = ticks_per_ns();
+  const double overhead = timer_overhead_ticks();
+  const std::size_t warmup = 100'000;
+  std::vector<std::uint64_t> samples(samples_wanted);
+  std::size_t index = 0;
+  std::uint64_t late_bursts = 0;
+  std::uint64_t dropped = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    // The consumer thread starts on CPU 1; this thread then stays on CPU 0.
+    auto sink = create_on_cpu(1, 0, [&] { return std::make_unique<Sink>(buffer_bytes); });
+    const auto period = static_cast<std::uint64_t>(static_cast<double>(kBurst) / kLatencyRate * 1e9 * tpn);
+    const auto run = [&](std::size_t count, std::uint64_t* out) {
+      std::uint64_t next = ticks();
+      for (std::size_t n = 0; n < count; n += kBurst) {
+        while (ticks() < next) _mm_pause();
+        for (std::size_t j = 0; j < kBurst && n + j < count; ++j) {
+          const std::uint64_t t0 = ticks();
+          benchmark::DoNotOptimize(sink->emit(index++ & (distinct - 1)));
+          const std::uint64_t t1 = ticks();
+          if (out != nullptr) out[n + j] = t1 - t0;
+        }
+        next += period;
+        const std::uint64_t now = ticks();
+        if (now > next) {  // behind schedule (slow emits or a preempted thread): do not catch up
+          next = now;
+          ++late_bursts;
+        }
+      }
+    };
+    run(warmup, nullptr);
+    late_bursts = 0;
+    const auto start = std::chrono::steady_clock::now();
+    run(samples.size(), samples.data());
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    dropped = sink->dropped();
+    sink.reset();
+    unpin_current_thread();
+  }
+  const auto net_ns = [&](double q) {
+    const double t = static_cast<double>(quantile(samples, q)) - overhead;
+    return std::max(0.0, t) / tpn;
+  };
+  state.counters["p50_ns"] = net_ns(0.50);
+  state.counters["p90_ns"] = net_ns(0.90);
+  state.counters["p99_ns"] = net_ns(0.99);
+  state.counters["p99.9_ns"] = net_ns(0.999);
+  state.counters["p99.99_ns"] = net_ns(0.9999);
+  state.counters["max_ns"] = net_ns(1.0);
+  state.counters["timer_overhead_ns"] = overhead / tpn;
+  state.counters["samples"] = static_cast<double>(samples.size());
+  state.counters["achieved_rate"] = static_cast<double>(samples.size()) / seconds;
+  state.counters["late_bursts"] = static_cast<double>(late_bursts);
+  state.counters["dropped"] = static_cast<double>(dropped);
+  state.counters["json_B_per_event"] = c.mean_json_bytes;
+  state.counters["distinct_events"] = static_cast<double>(distinct);
+}
+
+template <class Sink>
+void register_sink(const std::string& name, std::size_t throughput_per_thread, std::size_t latency_samples) {
+  benchmark::RegisterBenchmark(("emit_throughput/" + name).c_str(),
+                               [=](benchmark::State& s) { emit_throughput<Sink>(s, throughput_per_thread); })
+      ->ArgName("threads")
+      ->Arg(1)
+      ->Arg(2)
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(("emit_latency/" + name).c_str(),
+                               [=](benchmark::State& s) { emit_latency<Sink>(s, latency_samples); })
+      ->ArgNames({"distinct", "buffer_mib"})
+      ->Args({64, 8})
+      ->Args({static_cast<std::int64_t>(kCorpusSize), 64})
+      ->Iterations(1)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  std::fprintf(stderr, "corpus: %zu events, %.0f B JSON / %.0f B encoded per event; TSC %.3f ticks/ns\n",
+               corpus().events.size(), corpus().mean_json_bytes, corpus().mean_encoded_bytes, ticks_per_ns());
+  register_sink<TrailkitSink>("trailkit", 300'000, 1'000'000);
+  register_sink<NaiveSink>("naive_baseline", 20'000, 200'000);
+#ifdef TRAILKIT_BENCH_HAVE_SPDLOG
+  register_sink<SpdlogSink>("spdlog_baseline", 300'000, 1'000'000);
+#else
+  std::fprintf(stderr, "spdlog baseline not built (spdlog not found by CMake)\n");
+#endif
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
