@@ -23,6 +23,7 @@ if [ "${TRAILKIT_SKIP_ASAN:-0}" != 1 ]; then
     ctest --test-dir "$build-asan" --output-on-failure -j"$jobs" --timeout 900
 fi
 
-echo "== Install test: a consumer project uses find_package(trailkit CONFIG)"
+echo "== README example and install test: a consumer project uses find_package(trailkit CONFIG)"
+python3 "$root/tests/install/check_readme_example.py"
 "$root/tests/install/run_install_test.sh" "$build"
 echo "== All test stages passed"
