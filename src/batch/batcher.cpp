@@ -169,6 +169,17 @@ bool Batcher::pump(OpenFile& file) {
     return true;
   }
   Status s = file.writer->commit(file.key);
+  if (!s && s.kind() == ErrorKind::kInvalidArgument) {
+    // The writer cannot commit at all any more (e.g. its fsync failed, so its bytes cannot be
+    // trusted). The compressed stream is gone, so the file cannot be rewritten: count its records
+    // as lost, loudly, instead of retrying forever.
+    counters_.delivery_errors.fetch_add(1, std::memory_order_relaxed);
+    errors_.report(ErrorKind::kPermanent, "deliver",
+                   "gave up log file " + file.key + " (" + std::to_string(file.records) +
+                       " records counted in dropped_write_failed): " + s.message());
+    abandon(file);
+    return true;
+  }
   if (!s) {
     if (s.kind() == ErrorKind::kPermanent) {
       // Name taken (RENAME_NOREPLACE): choose a new unique string and retry; never overwrite.
@@ -261,13 +272,24 @@ void Batcher::seal_all() {
   remove_delivered();
 }
 
+void Batcher::abandon(OpenFile& file) {
+  if (file.writer) file.writer->abort();
+  if (file.failed) {
+    file.failed = false;
+    --stalled_files_;
+  }
+  file.delivered = true;  // removed by remove_delivered(); nothing more to do for it
+  open_records_ -= file.records;
+  counters_.abandoned.fetch_add(file.records, std::memory_order_release);
+}
+
 void Batcher::abandon_all() {
   for (auto& [name, file] : files_) {
-    if (file->writer) file->writer->abort();
-    counters_.abandoned.fetch_add(file->records, std::memory_order_release);
-    open_records_ -= file->records;
+    if (file->delivered) continue;
+    const std::uint64_t records = file->records;
+    abandon(*file);
     errors_.report(ErrorKind::kPermanent, "deliver",
-                   "gave up a log file of " + std::to_string(file->records) + " records for " + file->account + "/" +
+                   "gave up a log file of " + std::to_string(records) + " records for " + file->account + "/" +
                        file->region + " at shutdown timeout");
   }
   files_.clear();

@@ -75,6 +75,8 @@ class Batcher {
   // Runs the file's pending I/O. Returns true when the file has nothing left to do (and, if it was
   // sealing, has been delivered and can be removed).
   bool pump(OpenFile& file);
+  // Gives up one file: aborts its writer and counts its records as abandoned.
+  void abandon(OpenFile& file);
   void mark_failed(OpenFile& file, const Status& status, const char* step);
   void remove_delivered();
   void sync_format_counters();
