@@ -11,17 +11,19 @@
 // emit() reads the clock as a service's call would. The Recorder drains to a NullDestination: the
 // worker still formats and compresses (gzip, ISA-L 1) but writes nowhere.
 //
-// Two measurements per implementation:
+// Two measurements per implementation, each with caller data "hot" (64 distinct events, ~150 KB,
+// like a service that just built its event; what §E gates) and "cold" (all 4,096, ~10 MB):
 //   emit_throughput/<impl>/threads:T   T producer threads (our own, started per run, so each gets
-//       its own buffer shard), each emitting a fixed count flat out; time from a start barrier to
-//       the last producer finishing. Drop policy with a 1 GiB buffer, large enough that nothing is
-//       dropped while the worker drains concurrently (`dropped` must be 0). The worker shares the
-//       2 cores, so T=2 is oversubscribed: compare implementations at equal T.
+//       its own buffer shard) emit ~300 k events each, flat out, in bursts that fill at most half a
+//       shard of the default 64 MiB buffer; between bursts (untimed) the consumer catches up. Drop
+//       policy; `dropped` must be 0. The consumer shares the 2 cores, so T=2 is oversubscribed:
+//       compare implementations at equal T.
 //   emit_latency/<impl>   one producer pinned to CPU 0, the consumer (worker/pool/thread) started
 //       pinned to CPU 1; 20-call bursts paced at 100 k events/s; every call timed with an rdtscp
-//       pair; percentiles are net of the measured median timer overhead. Default 64 MiB buffer.
-//       1 M samples after a 100 k warm-up (200 k for the naive baseline, which cannot sustain
-//       100 k/s and so runs at its own maximum rate).
+//       pair; percentiles are net of the measured median timer overhead. 1 M samples after a
+//       100 k warm-up (100 k for the naive baseline, which cannot sustain 100 k/s and so runs
+//       at its own maximum rate: its `achieved_rate` says so). Hot: 8 MiB buffer (4 MiB per
+//       shard, as the §E prototype); cold: the default 64 MiB.
 
 #include <benchmark/benchmark.h>
 
@@ -186,6 +188,7 @@ template <class Sink>
 void emit_throughput(benchmark::State& state, std::size_t per_thread) {
   const int threads = static_cast<int>(state.range(0));
   const std::size_t buffer_bytes = static_cast<std::size_t>(state.range(1)) << 20;
+  const auto distinct = static_cast<std::size_t>(state.range(2));  // power of two <= kCorpusSize
   const Corpus& c = corpus();
   const std::size_t shards = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   const std::size_t burst = std::max<std::size_t>(
@@ -207,7 +210,7 @@ void emit_throughput(benchmark::State& state, std::size_t per_thread) {
         for (std::size_t b = 0; b < bursts; ++b) {
           sync.arrive_and_wait();
           const auto start = std::chrono::steady_clock::now();
-          for (std::size_t n = 0; n < burst; ++n) ok += sink->emit(index++ & (kCorpusSize - 1)) ? 1 : 0;
+          for (std::size_t n = 0; n < burst; ++n) ok += sink->emit(index++ & (distinct - 1)) ? 1 : 0;
           sync.arrive_and_wait();
           if (t == 0) {
             elapsed += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -231,6 +234,7 @@ void emit_throughput(benchmark::State& state, std::size_t per_thread) {
   state.counters["dropped"] = static_cast<double>(dropped);
   state.counters["ok"] = static_cast<double>(accepted);
   state.counters["burst"] = static_cast<double>(burst);
+  state.counters["distinct_events"] = static_cast<double>(distinct);
   state.counters["json_B_per_event"] = c.mean_json_bytes;
   state.counters["ring_B_per_event"] = c.mean_encoded_bytes;
   state.SetItemsProcessed(static_cast<std::int64_t>(emits));
@@ -245,7 +249,7 @@ void emit_latency(benchmark::State& state, std::size_t samples_wanted) {
   const std::size_t buffer_bytes = static_cast<std::size_t>(state.range(1)) << 20;
   const double tpn = ticks_per_ns();
   const double overhead = timer_overhead_ticks();
-  const std::size_t warmup = 100'000;
+  const std::size_t warmup = std::min<std::size_t>(100'000, samples_wanted / 5);
   std::vector<std::uint64_t> samples(samples_wanted);
   std::size_t index = 0;
   std::uint64_t late_bursts = 0;
@@ -305,11 +309,11 @@ template <class Sink>
 void register_sink(const std::string& name, std::size_t throughput_per_thread, std::size_t latency_samples) {
   benchmark::RegisterBenchmark(("emit_throughput/" + name).c_str(),
                                [=](benchmark::State& s) { emit_throughput<Sink>(s, throughput_per_thread); })
-      ->ArgNames({"threads", "buffer_mib"})
-      ->Args({1, 64})
-      ->Args({2, 64})
-      ->Args({1, 8})
-      ->Args({2, 8})
+      ->ArgNames({"threads", "buffer_mib", "distinct"})
+      ->Args({1, 64, 64})
+      ->Args({2, 64, 64})
+      ->Args({1, 64, static_cast<std::int64_t>(kCorpusSize)})
+      ->Args({2, 64, static_cast<std::int64_t>(kCorpusSize)})
       ->Iterations(1)
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond);
@@ -331,7 +335,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "corpus: %zu events, %.0f B JSON / %.0f B encoded per event; TSC %.3f ticks/ns\n",
                corpus().events.size(), corpus().mean_json_bytes, corpus().mean_encoded_bytes, ticks_per_ns());
   register_sink<TrailkitSink>("trailkit", 300'000, 1'000'000);
-  register_sink<NaiveSink>("naive_baseline", 20'000, 200'000);
+  register_sink<NaiveSink>("naive_baseline", 20'000, 100'000);
 #ifdef TRAILKIT_BENCH_HAVE_SPDLOG
   register_sink<SpdlogSink>("spdlog_baseline", 300'000, 1'000'000);
 #else

@@ -144,12 +144,6 @@ std::string key_head(const KeyLocation& where, std::string_view kind, const Civi
   return key;
 }
 
-CivilTime civil_four_digit_year(std::int64_t epoch_seconds) noexcept {
-  constexpr std::int64_t kMin = -62167219200;  // 0000-01-01T00:00:00Z
-  constexpr std::int64_t kMax = 253402300799;  // 9999-12-31T23:59:59Z
-  return civil_from_epoch(epoch_seconds < kMin ? kMin : (epoch_seconds > kMax ? kMax : epoch_seconds));
-}
-
 // `YYYYMMDDTHHmm` (13 characters); the caller appends `Z` or the seconds.
 void write_stamp_to_minute(char* out, const CivilTime& t) noexcept {
   write_digits(out, t.year, 4);

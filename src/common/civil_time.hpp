@@ -43,14 +43,18 @@ constexpr void write_digits(char* out, int value, int n) noexcept {
   }
 }
 
+/// civil_from_epoch with the time clamped to 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z, so
+/// every formatted year has exactly four digits (eventTime regex, fixed-width key stamps).
+constexpr CivilTime civil_four_digit_year(std::int64_t epoch_seconds) noexcept {
+  constexpr std::int64_t kMin = -62167219200;  // 0000-01-01T00:00:00Z
+  constexpr std::int64_t kMax = 253402300799;  // 9999-12-31T23:59:59Z
+  return civil_from_epoch(epoch_seconds < kMin ? kMin : (epoch_seconds > kMax ? kMax : epoch_seconds));
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` (20 characters, no terminator) — the CloudTrail eventTime format
 /// (spec §0.2). Years outside 0000..9999 are clamped so the regex still holds.
 constexpr void format_event_time(std::int64_t epoch_seconds, char out[20]) noexcept {
-  constexpr std::int64_t kMin = -62167219200;  // 0000-01-01T00:00:00Z
-  constexpr std::int64_t kMax = 253402300799;  // 9999-12-31T23:59:59Z
-  if (epoch_seconds < kMin) epoch_seconds = kMin;
-  if (epoch_seconds > kMax) epoch_seconds = kMax;
-  const CivilTime t = civil_from_epoch(epoch_seconds);
+  const CivilTime t = civil_four_digit_year(epoch_seconds);
   write_digits(out, t.year, 4);
   out[4] = '-';
   write_digits(out + 5, t.month, 2);

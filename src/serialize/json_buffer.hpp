@@ -33,7 +33,8 @@ class JsonBuffer {
   /// Shrinks to `n` bytes (n <= size()); used to roll back a partially written value.
   void truncate(std::size_t n) noexcept { size_ = n; }
 
-  /// Ensures room for `extra` more bytes. Aborts on out-of-memory (the worker cannot continue).
+  /// Ensures room for `extra` more bytes. Throws std::bad_alloc on out-of-memory, which
+  /// terminates the noexcept worker paths that call it: the worker cannot continue without memory.
   void ensure(std::size_t extra) {
     if (size_ + extra > capacity_) grow(size_ + extra);
   }

@@ -67,6 +67,38 @@ void RecordFormatter::format(const DecodedEvent& record, JsonBuffer& out) {
   }
 }
 
+bool RecordFormatter::write_members(JsonBuffer& out, const Event& e, std::initializer_list<Member> members,
+                                    bool need_comma) {
+  for (const Member& m : members) {
+    if (!e.has(m.field)) continue;
+    if (need_comma) out.push_back(',');
+    out.push_back('"');
+    out.append(m.key);
+    out.literal("\":");
+    if (m.truncate) {
+      write_truncated(out, e.get(m.field));
+    } else {
+      write_string(out, e.get(m.field));
+    }
+    need_comma = true;
+  }
+  return need_comma;
+}
+
+bool RecordFormatter::write_object(JsonBuffer& out, const Event& e, std::string_view key,
+                                   std::initializer_list<Member> members, bool need_comma) {
+  bool any = false;
+  for (const Member& m : members) any = any || e.has(m.field);
+  if (!any) return need_comma;
+  if (need_comma) out.push_back(',');
+  out.push_back('"');
+  out.append(key);
+  out.literal("\":{");
+  write_members(out, e, members, false);
+  out.push_back('}');
+  return true;
+}
+
 void RecordFormatter::format_once(const DecodedEvent& record, std::uint64_t omit_mask, JsonBuffer& out) {
   const Event& e = record.event;
   out.literal("{\"eventVersion\":");
@@ -87,42 +119,19 @@ void RecordFormatter::format_once(const DecodedEvent& record, std::uint64_t omit
   write_string(out, e.get(Field::kEventName));
   out.literal(",\"awsRegion\":");
   write_string(out, region_of(e));
-  if (e.has(Field::kSourceIpAddress)) {
-    out.literal(",\"sourceIPAddress\":");
-    write_string(out, e.get(Field::kSourceIpAddress));
-  }
-  if (e.has(Field::kUserAgent)) {
-    out.literal(",\"userAgent\":");
-    write_truncated(out, e.get(Field::kUserAgent));
-  }
-  if (e.has(Field::kErrorCode)) {
-    out.literal(",\"errorCode\":");
-    write_truncated(out, e.get(Field::kErrorCode));
-  }
-  if (e.has(Field::kErrorMessage)) {
-    out.literal(",\"errorMessage\":");
-    write_truncated(out, e.get(Field::kErrorMessage));
-  }
+  write_members(out, e,
+                {{Field::kSourceIpAddress, "sourceIPAddress"},
+                 {Field::kUserAgent, "userAgent", true},
+                 {Field::kErrorCode, "errorCode", true},
+                 {Field::kErrorMessage, "errorMessage", true}},
+                true);
+  // Always present; JSON null when absent (spec §1.2).
   out.literal(",\"requestParameters\":");
-  if (e.has(Field::kRequestParameters) || (omit_mask & bit(Field::kRequestParameters))) {
-    write_json(out, e, Field::kRequestParameters, omit_mask, limits_.large_json_bytes);
-  } else {
-    out.literal("null");
-  }
+  write_json_or_null(out, e, Field::kRequestParameters, omit_mask, limits_.large_json_bytes);
   out.literal(",\"responseElements\":");
-  if (e.has(Field::kResponseElements) || (omit_mask & bit(Field::kResponseElements))) {
-    write_json(out, e, Field::kResponseElements, omit_mask, limits_.large_json_bytes);
-  } else {
-    out.literal("null");
-  }
-  if (e.has(Field::kAdditionalEventData) || (omit_mask & bit(Field::kAdditionalEventData))) {
-    out.literal(",\"additionalEventData\":");
-    write_json(out, e, Field::kAdditionalEventData, omit_mask, limits_.small_json_bytes);
-  }
-  if (e.has(Field::kRequestId)) {
-    out.literal(",\"requestID\":");
-    write_truncated(out, e.get(Field::kRequestId));
-  }
+  write_json_or_null(out, e, Field::kResponseElements, omit_mask, limits_.large_json_bytes);
+  write_optional_json(out, e, Field::kAdditionalEventData, "additionalEventData", omit_mask, limits_.small_json_bytes);
+  write_members(out, e, {{Field::kRequestId, "requestID", true}}, true);
   out.literal(",\"eventID\":");
   if (e.has(Field::kEventId)) {
     write_string(out, e.get(Field::kEventId));
@@ -133,13 +142,8 @@ void RecordFormatter::format_once(const DecodedEvent& record, std::uint64_t omit
     p[37] = '"';
     out.commit(38);
   }
-  if (e.read_only != Tristate::kAbsent) {
-    if (e.read_only == Tristate::kTrue) {
-      out.literal(",\"readOnly\":true");
-    } else {
-      out.literal(",\"readOnly\":false");
-    }
-  }
+  if (e.read_only == Tristate::kTrue) out.literal(",\"readOnly\":true");
+  if (e.read_only == Tristate::kFalse) out.literal(",\"readOnly\":false");
   if (!e.resources.empty()) {
     out.literal(",\"resources\":[");
     bool first = true;
@@ -149,21 +153,14 @@ void RecordFormatter::format_once(const DecodedEvent& record, std::uint64_t omit
       // Key order as in real files: accountId, type, ARN (spec §10.2 (b)); `ARN` upper case.
       out.push_back('{');
       bool need_comma = false;
-      if (r.account_id.data() != nullptr) {
-        out.literal("\"accountId\":");
-        write_string(out, r.account_id);
-        need_comma = true;
-      }
-      if (r.type.data() != nullptr) {
+      const std::pair<std::string_view, std::string_view> parts[] = {
+          {"\"accountId\":", r.account_id}, {"\"type\":", r.type}, {"\"ARN\":", r.arn}};
+      for (const auto& [key, value] : parts) {
+        if (value.data() == nullptr) continue;
         if (need_comma) out.push_back(',');
-        out.literal("\"type\":");
-        write_string(out, r.type);
+        out.append(key);
+        write_string(out, value);
         need_comma = true;
-      }
-      if (r.arn.data() != nullptr) {
-        if (need_comma) out.push_back(',');
-        out.literal("\"ARN\":");
-        write_string(out, r.arn);
       }
       out.push_back('}');
     }
@@ -172,10 +169,7 @@ void RecordFormatter::format_once(const DecodedEvent& record, std::uint64_t omit
   out.literal(",\"eventType\":\"");
   out.append(to_string(e.event_type));
   out.push_back('"');
-  if (e.has(Field::kApiVersion)) {
-    out.literal(",\"apiVersion\":");
-    write_string(out, e.get(Field::kApiVersion));
-  }
+  write_members(out, e, {{Field::kApiVersion, "apiVersion"}}, true);
   if (takes_management_flag(e.event_type)) {
     if (e.event_category == EventCategory::kManagement) {
       out.literal(",\"managementEvent\":true");
@@ -185,82 +179,63 @@ void RecordFormatter::format_once(const DecodedEvent& record, std::uint64_t omit
   }
   out.literal(",\"recipientAccountId\":");
   write_string(out, account_of(e));
-  if (e.has(Field::kSharedEventId)) {
-    out.literal(",\"sharedEventID\":");
-    write_string(out, e.get(Field::kSharedEventId));
-  }
-  if (e.has(Field::kVpcEndpointId)) {
-    out.literal(",\"vpcEndpointId\":");
-    write_string(out, e.get(Field::kVpcEndpointId));
-  }
-  if (e.has(Field::kVpcEndpointAccountId)) {
-    out.literal(",\"vpcEndpointAccountId\":");
-    write_string(out, e.get(Field::kVpcEndpointAccountId));
-  }
-  if (e.has(Field::kServiceEventDetails) || (omit_mask & bit(Field::kServiceEventDetails))) {
-    out.literal(",\"serviceEventDetails\":");
-    write_json(out, e, Field::kServiceEventDetails, omit_mask, limits_.large_json_bytes);
-  }
+  write_members(out, e,
+                {{Field::kSharedEventId, "sharedEventID"},
+                 {Field::kVpcEndpointId, "vpcEndpointId"},
+                 {Field::kVpcEndpointAccountId, "vpcEndpointAccountId"}},
+                true);
+  write_optional_json(out, e, Field::kServiceEventDetails, "serviceEventDetails", omit_mask, limits_.large_json_bytes);
   out.literal(",\"eventCategory\":\"");
   out.append(to_string(e.event_category));
   out.push_back('"');
-  if (e.has(Field::kAddendumReason)) {
-    out.literal(",\"addendum\":{\"reason\":");
-    write_string(out, e.get(Field::kAddendumReason));
-    if (e.has(Field::kAddendumUpdatedFields)) {
-      out.literal(",\"updatedFields\":");
-      write_string(out, e.get(Field::kAddendumUpdatedFields));
-    }
-    if (e.has(Field::kAddendumOriginalRequestId)) {
-      out.literal(",\"originalRequestID\":");
-      write_string(out, e.get(Field::kAddendumOriginalRequestId));
-    }
-    if (e.has(Field::kAddendumOriginalEventId)) {
-      out.literal(",\"originalEventID\":");
-      write_string(out, e.get(Field::kAddendumOriginalEventId));
-    }
-    out.push_back('}');
-  }
-  if (e.has(Field::kTlsVersion) || e.has(Field::kTlsCipherSuite) || e.has(Field::kTlsClientProvidedHostHeader) ||
-      e.has(Field::kTlsKeyExchange)) {
-    out.literal(",\"tlsDetails\":{");
-    bool need_comma = false;
-    const std::pair<Field, std::string_view> tls[] = {
-        {Field::kTlsVersion, "\"tlsVersion\":"},
-        {Field::kTlsCipherSuite, "\"cipherSuite\":"},
-        {Field::kTlsClientProvidedHostHeader, "\"clientProvidedHostHeader\":"},
-        {Field::kTlsKeyExchange, "\"keyExchange\":"}};
-    for (const auto& [field, key] : tls) {
-      if (!e.has(field)) continue;
-      if (need_comma) out.push_back(',');
-      out.append(key);
-      write_string(out, e.get(field));
-      need_comma = true;
-    }
-    out.push_back('}');
-  }
+  // updatedFields, originalRequestID and originalEventID belong with reason UPDATED_DATA; the
+  // caller decides (spec §1.2).
+  write_object(out, e, "addendum",
+               {{Field::kAddendumReason, "reason"},
+                {Field::kAddendumUpdatedFields, "updatedFields"},
+                {Field::kAddendumOriginalRequestId, "originalRequestID"},
+                {Field::kAddendumOriginalEventId, "originalEventID"}},
+               true);
+  write_object(out, e, "tlsDetails",
+               {{Field::kTlsVersion, "tlsVersion"},
+                {Field::kTlsCipherSuite, "cipherSuite"},
+                {Field::kTlsClientProvidedHostHeader, "clientProvidedHostHeader"},
+                {Field::kTlsKeyExchange, "keyExchange"}},
+               true);
   if (e.session_credential_from_console) out.literal(",\"sessionCredentialFromConsole\":\"true\"");
-  if (e.has(Field::kEdgeDeviceDetails) || (omit_mask & bit(Field::kEdgeDeviceDetails))) {
-    out.literal(",\"edgeDeviceDetails\":");
-    write_json(out, e, Field::kEdgeDeviceDetails, omit_mask, limits_.small_json_bytes);
-  }
+  write_optional_json(out, e, Field::kEdgeDeviceDetails, "edgeDeviceDetails", omit_mask, limits_.small_json_bytes);
   out.push_back('}');
+}
+
+void RecordFormatter::write_json_or_null(JsonBuffer& out, const Event& e, Field field, std::uint64_t omit_mask,
+                                         std::size_t limit) {
+  if (e.has(field) || (omit_mask & bit(field)) != 0) {
+    write_json(out, e, field, omit_mask, limit);
+  } else {
+    out.literal("null");
+  }
+}
+
+void RecordFormatter::write_optional_json(JsonBuffer& out, const Event& e, Field field, std::string_view key,
+                                          std::uint64_t omit_mask, std::size_t limit) {
+  if (!e.has(field) && (omit_mask & bit(field)) == 0) return;
+  out.literal(",\"");
+  out.append(key);
+  out.literal("\":");
+  write_json(out, e, field, omit_mask, limit);
 }
 
 void RecordFormatter::write_user_identity(const Event& e, JsonBuffer& out) {
   out.literal("{\"type\":\"");
   out.append(to_string(e.identity_type));
   out.push_back('"');
-  const std::pair<Field, std::string_view> basics[] = {{Field::kPrincipalId, ",\"principalId\":"},
-                                                       {Field::kArn, ",\"arn\":"},
-                                                       {Field::kAccountId, ",\"accountId\":"},
-                                                       {Field::kAccessKeyId, ",\"accessKeyId\":"},
-                                                       {Field::kUserName, ",\"userName\":"}};
-  for (const auto& [field, key] : basics) {
-    if (!e.has(field)) continue;
-    out.append(key);
-    write_string(out, e.get(field));
-  }
+  write_members(out, e,
+                {{Field::kPrincipalId, "principalId"},
+                 {Field::kArn, "arn"},
+                 {Field::kAccountId, "accountId"},
+                 {Field::kAccessKeyId, "accessKeyId"},
+                 {Field::kUserName, "userName"}},
+                true);
 
   const bool has_web_identity = e.has(Field::kWebIdFederatedProvider) || e.has(Field::kWebIdAttributes);
   const bool has_attributes = e.session_creation_time != kTimeNotSet || e.mfa_authenticated != Tristate::kAbsent;
@@ -274,15 +249,12 @@ void RecordFormatter::write_user_identity(const Event& e, JsonBuffer& out) {
       out.literal("\"sessionIssuer\":{\"type\":\"");
       out.append(to_string(e.session_issuer_type));
       out.push_back('"');
-      const std::pair<Field, std::string_view> issuer[] = {{Field::kIssuerPrincipalId, ",\"principalId\":"},
-                                                           {Field::kIssuerArn, ",\"arn\":"},
-                                                           {Field::kIssuerAccountId, ",\"accountId\":"},
-                                                           {Field::kIssuerUserName, ",\"userName\":"}};
-      for (const auto& [field, key] : issuer) {
-        if (!e.has(field)) continue;
-        out.append(key);
-        write_string(out, e.get(field));
-      }
+      write_members(out, e,
+                    {{Field::kIssuerPrincipalId, "principalId"},
+                     {Field::kIssuerArn, "arn"},
+                     {Field::kIssuerAccountId, "accountId"},
+                     {Field::kIssuerUserName, "userName"}},
+                    true);
       out.push_back('}');
       need_comma = true;
     }
@@ -290,12 +262,9 @@ void RecordFormatter::write_user_identity(const Event& e, JsonBuffer& out) {
     if (has_web_identity || e.identity_type == IdentityType::kAssumedRole) {
       if (need_comma) out.push_back(',');
       out.literal("\"webIdFederationData\":{");
-      if (e.has(Field::kWebIdFederatedProvider)) {
-        out.literal("\"federatedProvider\":");
-        write_string(out, e.get(Field::kWebIdFederatedProvider));
-        if (e.has(Field::kWebIdAttributes)) out.push_back(',');
-      }
+      const bool wrote = write_members(out, e, {{Field::kWebIdFederatedProvider, "federatedProvider"}}, false);
       if (e.has(Field::kWebIdAttributes)) {
+        if (wrote) out.push_back(',');
         out.literal("\"attributes\":");
         write_json(out, e, Field::kWebIdAttributes, 0, limits_.small_json_bytes);
       }
@@ -318,74 +287,31 @@ void RecordFormatter::write_user_identity(const Event& e, JsonBuffer& out) {
       out.push_back('}');
       need_comma = true;
     }
-    const std::pair<Field, std::string_view> extras[] = {{Field::kSourceIdentity, "\"sourceIdentity\":"},
-                                                         {Field::kEc2RoleDelivery, "\"ec2RoleDelivery\":"}};
-    for (const auto& [field, key] : extras) {
-      if (!e.has(field)) continue;
-      if (need_comma) out.push_back(',');
-      out.append(key);
-      write_string(out, e.get(field));
-      need_comma = true;
-    }
+    need_comma = write_members(out, e,
+                               {{Field::kSourceIdentity, "sourceIdentity"}, {Field::kEc2RoleDelivery, "ec2RoleDelivery"}},
+                               need_comma);
     if (e.assumed_root != Tristate::kAbsent) {
       if (need_comma) out.push_back(',');
       out.literal("\"assumedRoot\":");
       out.append(e.assumed_root == Tristate::kTrue ? std::string_view("\"true\"") : std::string_view("\"false\""));
       need_comma = true;
     }
-    if (e.has(Field::kSignInSessionArn)) {
-      if (need_comma) out.push_back(',');
-      out.literal("\"signInSessionArn\":");
-      write_string(out, e.get(Field::kSignInSessionArn));
-    }
+    write_members(out, e, {{Field::kSignInSessionArn, "signInSessionArn"}}, need_comma);
     out.push_back('}');
   }
-
-  if (e.has(Field::kInvokedBy)) {
-    out.literal(",\"invokedBy\":");
-    write_string(out, e.get(Field::kInvokedBy));
-  }
-  if (e.has(Field::kInvokedByDelegateAccountId)) {
-    out.literal(",\"invokedByDelegate\":{\"accountId\":");
-    write_string(out, e.get(Field::kInvokedByDelegateAccountId));
-    out.push_back('}');
-  }
-  if (e.has(Field::kOnBehalfOfUserId) || e.has(Field::kOnBehalfOfIdentityStoreArn)) {
-    out.literal(",\"onBehalfOf\":{");
-    if (e.has(Field::kOnBehalfOfUserId)) {
-      out.literal("\"userId\":");
-      write_string(out, e.get(Field::kOnBehalfOfUserId));
-      if (e.has(Field::kOnBehalfOfIdentityStoreArn)) out.push_back(',');
-    }
-    if (e.has(Field::kOnBehalfOfIdentityStoreArn)) {
-      out.literal("\"identityStoreArn\":");
-      write_string(out, e.get(Field::kOnBehalfOfIdentityStoreArn));
-    }
-    out.push_back('}');
-  }
-  const std::pair<Field, std::string_view> scope[] = {
-      {Field::kInScopeOfSourceArn, "\"sourceArn\":"},
-      {Field::kInScopeOfSourceAccount, "\"sourceAccount\":"},
-      {Field::kInScopeOfIssuerType, "\"issuerType\":"},
-      {Field::kInScopeOfCredentialsIssuedTo, "\"credentialsIssuedTo\":"},
-      {Field::kInScopeOfCredentialsIssuedToVersion, "\"credentialsIssuedToVersion\":"}};
-  bool scope_open = false;
-  for (const auto& [field, key] : scope) {
-    if (!e.has(field)) continue;
-    out.append(scope_open ? std::string_view(",") : std::string_view(",\"inScopeOf\":{"));
-    scope_open = true;
-    out.append(key);
-    write_string(out, e.get(field));
-  }
-  if (scope_open) out.push_back('}');
-  if (e.has(Field::kCredentialId)) {
-    out.literal(",\"credentialId\":");
-    write_string(out, e.get(Field::kCredentialId));
-  }
-  if (e.has(Field::kIdentityProvider)) {
-    out.literal(",\"identityProvider\":");
-    write_string(out, e.get(Field::kIdentityProvider));
-  }
+  // invokedBy only when an AWS service made the call: CIS filters test `NOT EXISTS` (spec §1.4).
+  write_members(out, e, {{Field::kInvokedBy, "invokedBy"}}, true);
+  write_object(out, e, "invokedByDelegate", {{Field::kInvokedByDelegateAccountId, "accountId"}}, true);
+  write_object(out, e, "onBehalfOf",
+               {{Field::kOnBehalfOfUserId, "userId"}, {Field::kOnBehalfOfIdentityStoreArn, "identityStoreArn"}}, true);
+  write_object(out, e, "inScopeOf",
+               {{Field::kInScopeOfSourceArn, "sourceArn"},
+                {Field::kInScopeOfSourceAccount, "sourceAccount"},
+                {Field::kInScopeOfIssuerType, "issuerType"},
+                {Field::kInScopeOfCredentialsIssuedTo, "credentialsIssuedTo"},
+                {Field::kInScopeOfCredentialsIssuedToVersion, "credentialsIssuedToVersion"}},
+               true);
+  write_members(out, e, {{Field::kCredentialId, "credentialId"}, {Field::kIdentityProvider, "identityProvider"}}, true);
   out.push_back('}');
 }
 

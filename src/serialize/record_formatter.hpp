@@ -11,6 +11,7 @@
 // Thread contract: worker thread only; one instance per worker.
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "common/fast_random.hpp"
@@ -49,6 +50,22 @@ class RecordFormatter {
   void write_string(JsonBuffer& out, std::string_view value);
   void write_truncated(JsonBuffer& out, std::string_view value);
   void write_json(JsonBuffer& out, const Event& event, Field field, std::uint64_t omit_mask, std::size_t limit);
+  void write_json_or_null(JsonBuffer& out, const Event& event, Field field, std::uint64_t omit_mask, std::size_t limit);
+  void write_optional_json(JsonBuffer& out, const Event& event, Field field, std::string_view key,
+                           std::uint64_t omit_mask, std::size_t limit);
+
+  // A string member: `"key":value`, cut at the 1 KB limit when `truncate`.
+  struct Member {
+    Field field;
+    std::string_view key;
+    bool truncate = false;
+  };
+  // Writes each present member, comma-separated (a comma first when `need_comma`). Returns
+  // whether a comma is needed after what was written.
+  bool write_members(JsonBuffer& out, const Event& event, std::initializer_list<Member> members, bool need_comma);
+  // Writes `"key":{members}` when any member is present.
+  bool write_object(JsonBuffer& out, const Event& event, std::string_view key, std::initializer_list<Member> members,
+                    bool need_comma);
 
   FieldLimits limits_;
   std::string default_account_id_;
