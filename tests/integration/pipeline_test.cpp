@@ -15,6 +15,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <unistd.h>
+
 #include "simulated_service/simulated_service.hpp"
 #include "support/log_file_checks.hpp"
 #include "trailkit/recorder.hpp"
@@ -211,6 +213,51 @@ TEST(PipelineIntegrationTest, BadEventsNeverCorruptAFileOnDisk) {
   }
   EXPECT_TRUE(found_good);
   EXPECT_GT(recorder->stats().fields_omitted, 0u);
+}
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+TEST(PipelineIntegrationTest, MemoryStaysFlatHoweverLargeAFileGrows) {
+  // One file of ~450 MB of JSON: the process must not hold the file, only a chunk of it.
+  TempDir dir;
+  RecorderOptions options;
+  options.account_id = "111122223333";
+  options.local_directory.root = dir.path().string();
+  options.local_directory.fsync = false;
+  options.roll_interval = std::chrono::hours(1);
+  options.max_file_bytes = 4'000'000'000;
+  options.buffer_bytes = 8u << 20;
+  options.overflow_policy = OverflowPolicy::kBlock;
+  options.block_timeout = std::chrono::seconds(10);
+  auto recorder = Recorder::create(options);
+  examples::SimulatedService service(examples::SimulatedServiceOptions{});
+  Event event;
+  for (int i = 0; i < 1000; ++i) {  // warm up: buffer, compressor and chunk buffers exist now
+    service.next_call(event);
+    ASSERT_EQ(recorder->emit(event), EmitStatus::kOk);
+  }
+  ASSERT_TRUE(recorder->flush(30s));
+  const std::size_t baseline = resident_bytes();
+  std::size_t peak = baseline;
+  const std::size_t events = std::getenv("TRAILKIT_STRESS_EVENTS_PER_THREAD") ? 30'000 : 300'000;
+  for (std::size_t i = 0; i < events; ++i) {
+    service.next_call(event);
+    ASSERT_EQ(recorder->emit(event), EmitStatus::kOk);
+    if (i % 10'000 == 0) peak = std::max(peak, resident_bytes());
+  }
+  ASSERT_TRUE(recorder->shutdown(120s));
+  const Stats s = recorder->stats();
+  EXPECT_EQ(s.files_written, 2u);  // the warm-up file and the big one
+  EXPECT_GT(s.bytes_uncompressed, events * 1000);
+  // The ring (8 MiB) fills as it wraps; everything else is a few MiB of chunks and codec state.
+  EXPECT_LT(peak - baseline, std::size_t{40} << 20)
+      << "resident memory grew by " << (peak - baseline) / (1 << 20) << " MiB while writing "
+      << s.bytes_uncompressed / (1 << 20) << " MiB of JSON into one file";
 }
 
 #ifdef TRAILKIT_CLI_PATH
