@@ -7,26 +7,6 @@ namespace {
 
 constexpr std::size_t kHeaderSize = sizeof(EncodedHeader);
 
-// Which fields to copy and how many bytes of each.
-struct Plan {
-  std::uint64_t copied = 0;
-  std::uint64_t omitted = 0;
-};
-
-inline Plan plan_fields(const Event& event, const EncodeLimits& limits) noexcept {
-  Plan plan;
-  for (std::size_t i = 0; i < kFieldCount; ++i) {
-    const std::string_view v = event.text[i];
-    if (v.data() == nullptr) continue;
-    if (v.size() > limits.omit_over[i]) {
-      plan.omitted |= std::uint64_t{1} << i;
-    } else {
-      plan.copied |= std::uint64_t{1} << i;
-    }
-  }
-  return plan;
-}
-
 inline std::uint32_t kept(std::string_view v, std::uint32_t keep) noexcept {
   return v.size() > keep ? keep : static_cast<std::uint32_t>(v.size());
 }
@@ -37,21 +17,27 @@ inline std::uint32_t resource_length(std::string_view v) noexcept {
 
 }  // namespace
 
-std::size_t encoded_size(const Event& event, const EncodeLimits& limits) noexcept {
-  std::size_t size = kHeaderSize;
+EncodePlan plan_encoding(const Event& event, const EncodeLimits& limits) noexcept {
+  EncodePlan plan;
+  plan.size = kHeaderSize;
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     const std::string_view v = event.text[i];
-    if (v.data() == nullptr || v.size() > limits.omit_over[i]) continue;
-    size += 4 + kept(v, limits.keep_bytes[i]);
+    if (v.data() == nullptr) continue;
+    if (v.size() > limits.omit_over[i]) {
+      plan.omitted |= std::uint64_t{1} << i;  // over its CloudTrail limit: never copied
+    } else {
+      plan.copied |= std::uint64_t{1} << i;
+      plan.size += 4 + kept(v, limits.keep_bytes[i]);
+    }
   }
   for (const Resource& r : event.resources) {
-    size += 12 + r.arn.size() + r.account_id.size() + r.type.size();
+    plan.size += 12 + r.arn.size() + r.account_id.size() + r.type.size();
   }
-  return size;
+  return plan;
 }
 
-void encode_event(const Event& event, const EncodeLimits& limits, std::int64_t event_time, char* out) noexcept {
-  const Plan plan = plan_fields(event, limits);
+void encode_event(const Event& event, const EncodePlan& plan, const EncodeLimits& limits, std::int64_t event_time,
+                  char* out) noexcept {
   EncodedHeader header;
   header.copied_mask = plan.copied;
   header.omitted_mask = plan.omitted;

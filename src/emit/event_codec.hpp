@@ -46,12 +46,21 @@ struct EncodeLimits {
   std::uint32_t omit_over[kFieldCount];   // omit (do not copy) when longer than this
 };
 
-/// Bytes needed to encode `event`. Thread-safe, allocation-free.
-std::size_t encoded_size(const Event& event, const EncodeLimits& limits) noexcept;
+/// Which fields an encoding copies or omits, and its size: one pass over the fields, shared by
+/// sizing and writing so the hot path walks them once.
+struct EncodePlan {
+  std::uint64_t copied = 0;
+  std::uint64_t omitted = 0;
+  std::size_t size = 0;  ///< bytes encode_event will write
+};
 
-/// Writes the encoding into `out` (which has encoded_size() bytes). `event_time` is the value to
-/// store when the event has none. Thread-safe, allocation-free.
-void encode_event(const Event& event, const EncodeLimits& limits, std::int64_t event_time, char* out) noexcept;
+/// Plans the encoding of `event`. Thread-safe, allocation-free.
+EncodePlan plan_encoding(const Event& event, const EncodeLimits& limits) noexcept;
+
+/// Writes the encoding planned by plan_encoding into `out` (plan.size bytes). `event_time` is the
+/// value to store when the event has none. Thread-safe, allocation-free.
+void encode_event(const Event& event, const EncodePlan& plan, const EncodeLimits& limits, std::int64_t event_time,
+                  char* out) noexcept;
 
 /// A decoded record: an Event viewing the encoded bytes, plus what was omitted at emit.
 struct DecodedEvent {

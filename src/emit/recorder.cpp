@@ -190,11 +190,12 @@ EmitStatus RecorderImpl::emit(const Event& event) noexcept {
     status = EmitStatus::kInvalidRegion;
   }
 
-  const std::size_t size = detail::encoded_size(event, encode_limits_);
+  const detail::EncodePlan plan = detail::plan_encoding(event, encode_limits_);
   detail::MpscRing::Reservation reservation;
   if (status == EmitStatus::kOk) {
-    status = size > ring.max_record_size() ? EmitStatus::kTooLarge
-                                            : reserve_blocking(ring, static_cast<std::uint32_t>(size), reservation);
+    status = plan.size > ring.max_record_size()
+                 ? EmitStatus::kTooLarge
+                 : reserve_blocking(ring, static_cast<std::uint32_t>(plan.size), reservation);
   }
   if (status == EmitStatus::kClosed || (status != EmitStatus::kOk && ring.is_closed())) {
     counters.refused_closed.fetch_add(1, std::memory_order_relaxed);
@@ -207,7 +208,7 @@ EmitStatus RecorderImpl::emit(const Event& event) noexcept {
     case EmitStatus::kOk: {
       const std::int64_t now_s =
           event.event_time == kTimeNotSet ? clock_->wall_now_ns() / 1'000'000'000 : event.event_time;
-      detail::encode_event(event, encode_limits_, now_s, reservation.data);
+      detail::encode_event(event, plan, encode_limits_, now_s, reservation.data);
       ring.commit(reservation);
       return EmitStatus::kOk;
     }

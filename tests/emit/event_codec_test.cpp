@@ -1,0 +1,116 @@
+// The buffer encoding: what emit() copies is exactly what the worker sees.
+#include "emit/event_codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace trailkit::detail {
+namespace {
+
+EncodeLimits unlimited() {
+  EncodeLimits limits;
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    limits.keep_bytes[i] = UINT32_MAX;
+    limits.omit_over[i] = UINT32_MAX;
+  }
+  return limits;
+}
+
+DecodedEvent round_trip(const Event& event, const EncodeLimits& limits, std::vector<Resource>& resources,
+                        std::string& storage, std::int64_t now = 1700000000) {
+  const EncodePlan plan = plan_encoding(event, limits);
+  storage.assign(plan.size, '\xAA');
+  encode_event(event, plan, limits, now, storage.data());
+  DecodedEvent decoded;
+  EXPECT_TRUE(decode_event(storage.data(), storage.size(), decoded, resources));
+  return decoded;
+}
+
+TEST(EventCodecTest, EveryFieldAndScalarSurvivesTheRoundTrip) {
+  Event event;
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < kFieldCount; ++i) values.push_back("value-" + std::to_string(i) + std::string(i, 'x'));
+  for (std::size_t i = 0; i < kFieldCount; ++i) event.text[i] = values[i];
+  event.text[static_cast<std::size_t>(Field::kAccessKeyId)] = "";  // empty but present
+  const Resource resources[] = {{"arn:1", {}, "AWS::S3::Object"}, {"arn:2", "111122223333", {}}};
+  event.resources = resources;
+  event.event_time = 42;
+  event.session_creation_time = 41;
+  event.event_type = EventType::kAwsConsoleSignIn;
+  event.event_category = EventCategory::kData;
+  event.identity_type = IdentityType::kWebIdentityUser;
+  event.session_issuer_type = SessionIssuerType::kIAMUser;
+  event.read_only = Tristate::kFalse;
+  event.mfa_authenticated = Tristate::kTrue;
+  event.assumed_root = Tristate::kFalse;
+  event.session_credential_from_console = true;
+
+  std::vector<Resource> decoded_resources;
+  std::string storage;
+  const DecodedEvent d = round_trip(event, unlimited(), decoded_resources, storage);
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    ASSERT_TRUE(d.event.text[i].data() != nullptr) << i;
+    EXPECT_EQ(d.event.text[i], event.text[i]) << i;
+  }
+  EXPECT_EQ(d.omitted_mask, 0u);
+  ASSERT_EQ(d.event.resources.size(), 2u);
+  EXPECT_EQ(d.event.resources[0].arn, "arn:1");
+  EXPECT_EQ(d.event.resources[0].account_id.data(), nullptr);  // absent stays absent
+  EXPECT_EQ(d.event.resources[1].account_id, "111122223333");
+  EXPECT_EQ(d.event.resources[1].type.data(), nullptr);
+  EXPECT_EQ(d.event.event_time, 42);
+  EXPECT_EQ(d.event.session_creation_time, 41);
+  EXPECT_EQ(d.event.event_type, EventType::kAwsConsoleSignIn);
+  EXPECT_EQ(d.event.event_category, EventCategory::kData);
+  EXPECT_EQ(d.event.identity_type, IdentityType::kWebIdentityUser);
+  EXPECT_EQ(d.event.session_issuer_type, SessionIssuerType::kIAMUser);
+  EXPECT_EQ(d.event.read_only, Tristate::kFalse);
+  EXPECT_EQ(d.event.mfa_authenticated, Tristate::kTrue);
+  EXPECT_EQ(d.event.assumed_root, Tristate::kFalse);
+  EXPECT_TRUE(d.event.session_credential_from_console);
+}
+
+TEST(EventCodecTest, AbsentFieldsCostNothingAndStayAbsent) {
+  EventBuilder b("s3.amazonaws.com", "GetObject");
+  std::vector<Resource> resources;
+  std::string storage;
+  const DecodedEvent d = round_trip(b.build(), unlimited(), resources, storage, 99);
+  EXPECT_EQ(d.event.get(Field::kEventName), "GetObject");
+  EXPECT_FALSE(d.event.has(Field::kErrorCode));
+  EXPECT_FALSE(d.event.has(Field::kRequestParameters));
+  EXPECT_EQ(d.event.event_time, 99);  // the emit-time clock reading fills a missing eventTime
+  EXPECT_EQ(storage.size(), sizeof(EncodedHeader) + 2 * 4 + 16 + 9);
+}
+
+TEST(EventCodecTest, OversizedJsonIsFlaggedNotCopiedAndLongStringsAreCappedForTruncation) {
+  EncodeLimits limits = unlimited();
+  limits.omit_over[static_cast<std::size_t>(Field::kRequestParameters)] = 100;
+  limits.keep_bytes[static_cast<std::size_t>(Field::kUserAgent)] = 10;
+  const std::string huge(1 << 20, 'x');
+  EventBuilder b("s3.amazonaws.com", "PutObject");
+  b.request_parameters(huge).user_agent("0123456789abcdef");
+  std::vector<Resource> resources;
+  std::string storage;
+  const DecodedEvent d = round_trip(b.build(), limits, resources, storage);
+  EXPECT_LT(storage.size(), 200u);  // the 1 MiB value was never copied
+  EXPECT_FALSE(d.event.has(Field::kRequestParameters));
+  EXPECT_EQ(d.omitted_mask, std::uint64_t{1} << static_cast<unsigned>(Field::kRequestParameters));
+  EXPECT_EQ(d.event.get(Field::kUserAgent), "0123456789");
+}
+
+TEST(EventCodecTest, MalformedBytesAreRejectedNotTrusted) {
+  EventBuilder b("s3.amazonaws.com", "GetObject");
+  std::vector<Resource> resources;
+  std::string storage;
+  round_trip(b.build(), unlimited(), resources, storage);
+  DecodedEvent d;
+  EXPECT_FALSE(decode_event(storage.data(), storage.size() - 1, d, resources));
+  EXPECT_FALSE(decode_event(storage.data(), 10, d, resources));
+  std::string longer = storage + "junk";
+  EXPECT_FALSE(decode_event(longer.data(), longer.size(), d, resources));
+}
+
+}  // namespace
+}  // namespace trailkit::detail
