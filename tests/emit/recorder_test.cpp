@@ -273,7 +273,8 @@ TEST(RecorderTest, HostileInputAlwaysYieldsValidJson) {
   Fixture f;
   auto recorder = Recorder::create(f.options());
   const std::string invalid_utf8 = "bad \xC3\x28 \xED\xA0\x80 \xF8\x88\x80\x80\x80 \xE2\x82 end";
-  const std::string controls = std::string("nul\0inside\x01\x1f\x7f\n\"\\ \xE2\x80\xA8", 23);
+  static constexpr char kControls[] = "nul\0inside\x01\x1f\x7f\n\"\\ \xE2\x80\xA8";
+  const std::string controls(kControls, sizeof kControls - 1);
   const std::string huge_params = "{\"k\":\"" + std::string(1 << 20, 'x') + "\"}";
   std::string deep(100000, '[');
   deep += std::string(100000, ']');
@@ -290,7 +291,7 @@ TEST(RecorderTest, HostileInputAlwaysYieldsValidJson) {
   EXPECT_EQ(r["responseElements"], json::parse(R"({"omitted":true})"));
   EXPECT_EQ(r["additionalEventData"], json::parse(R"({"omitted":true})"));
   EXPECT_EQ(r["serviceEventDetails"], json::parse(R"({"a":[1,2,{"b":null}]})"));
-  EXPECT_EQ(r["sourceIPAddress"].get<std::string>(), std::string("nul\0inside\x01\x1f\x7f\n\"\\ \xE2\x80\xA8", 23));
+  EXPECT_EQ(r["sourceIPAddress"].get<std::string>(), controls);
   const std::string agent = r["userAgent"];
   EXPECT_EQ(agent, std::string(1024, 'A') + "...");
   EXPECT_NE(r["eventName"].get<std::string>().find("\xEF\xBF\xBD"), std::string::npos);  // U+FFFD
