@@ -109,7 +109,8 @@ struct RecorderOptions {
 
   /// Total buffer memory across all shards (hard cap). Default 64 MiB.
   std::size_t buffer_bytes = 64u << 20;
-  /// Number of buffer shards (threads are spread over them); 0 = min(4, hardware threads).
+  /// Number of buffer shards (threads are spread over them), rounded down to a power of two;
+  /// 0 = min(4, hardware threads).
   std::size_t buffer_shards = 0;
   OverflowPolicy overflow_policy = OverflowPolicy::kDrop;
   /// Longest an emit() waits under kBlock before dropping.

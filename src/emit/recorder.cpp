@@ -83,6 +83,7 @@ class RecorderImpl {
   std::shared_ptr<Destination> destination_;
   detail::EncodeLimits encode_limits_{};
   std::vector<std::unique_ptr<detail::MpscRing>> rings_;
+  std::uint32_t shard_mask_ = 0;  // shard count - 1 (a power of two): no division on the hot path
   std::unique_ptr<ShardCounters[]> shard_counters_;
   detail::BatchCounters batch_counters_;
   detail::ErrorReporter errors_;
@@ -129,9 +130,10 @@ RecorderImpl::RecorderImpl(RecorderOptions options)
     encode_limits_.omit_over[field(f)] = clamp32(options_.limits.small_json_bytes);
   }
 
-  const std::size_t shards =
+  const std::size_t shards = floor_pow2(
       options_.buffer_shards ? options_.buffer_shards
-                             : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+                             : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4));
+  shard_mask_ = static_cast<std::uint32_t>(shards - 1);
   // Round each shard *down* to a power of two so the total never exceeds buffer_bytes.
   const std::size_t per_shard = floor_pow2(options_.buffer_bytes / shards);
   for (std::size_t i = 0; i < shards; ++i) rings_.push_back(std::make_unique<detail::MpscRing>(per_shard));
@@ -175,7 +177,7 @@ EmitStatus RecorderImpl::reserve_blocking(detail::MpscRing& ring, std::uint32_t 
 }
 
 EmitStatus RecorderImpl::emit(const Event& event) noexcept {
-  const std::uint32_t index = thread_index() % static_cast<std::uint32_t>(rings_.size());
+  const std::uint32_t index = thread_index() & shard_mask_;
   detail::MpscRing& ring = *rings_[index];
   ShardCounters& counters = shard_counters_[index];
 
