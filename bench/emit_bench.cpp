@@ -66,7 +66,7 @@ struct Corpus {
     for (const Event* e : events) {
       json.push_back(naive_serialize(*e));
       mean_json_bytes += static_cast<double>(json.back().size());
-      mean_encoded_bytes += static_cast<double>(trailkit::detail::encoded_size(*e, unlimited));
+      mean_encoded_bytes += static_cast<double>(trailkit::detail::plan_encoding(*e, unlimited).size);
     }
     mean_json_bytes /= static_cast<double>(events.size());
     mean_encoded_bytes /= static_cast<double>(events.size());

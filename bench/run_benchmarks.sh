@@ -6,6 +6,7 @@
 #   BUILD_DIR=/tmp/b bench/run_benchmarks.sh
 #   REPS=1 bench/run_benchmarks.sh          # quicker, noisier
 #   SKIP_BUILD=1 ...                        # reuse an existing build
+#   SUMMARY_ONLY=1 ...                      # only print the summary of the last run's JSON
 #
 # The machine is noisy (shared vCPUs): compare ratios from the same run, and check `uptime` first.
 set -euo pipefail
@@ -16,6 +17,7 @@ REPS="${REPS:-3}"
 OUT="$BUILD_DIR/bench-results"
 BENCHES=(compress_bench json_escape_bench ring_bench serialize_bench emit_bench pipeline_bench)
 
+if [[ -n "${SUMMARY_ONLY:-}" ]]; then SKIP_BUILD=1; fi
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
   make -C "$BUILD_DIR" -j2 "${BENCHES[@]}" >/dev/null
@@ -23,7 +25,6 @@ fi
 mkdir -p "$OUT"
 BIN="$BUILD_DIR/bench"
 
-echo "== $(date -u +%FT%TZ)  $(uptime)"
 run() {  # run <name> <output-json> <args...>
   local name="$1" json="$2"
   shift 2
@@ -31,6 +32,8 @@ run() {  # run <name> <output-json> <args...>
   "$BIN/$name" --benchmark_out="$OUT/$json" --benchmark_out_format=json --benchmark_color=false "$@" \
     2> >(grep -v 'Library was built as DEBUG' >&2)
 }
+if [[ -z "${SUMMARY_ONLY:-}" ]]; then
+echo "== $(date -u +%FT%TZ)  $(uptime)"
 run compress_bench compress.json --benchmark_repetitions="$REPS"
 run json_escape_bench json_escape.json --benchmark_min_time=0.5
 run ring_bench ring.json --benchmark_min_time=0.5
@@ -40,6 +43,7 @@ run emit_bench emit_throughput.json --benchmark_filter=emit_throughput --benchma
 run emit_bench emit_latency.json --benchmark_filter=emit_latency
 run pipeline_bench pipeline.json --benchmark_repetitions="$(( REPS > 2 ? 2 : REPS ))"
 echo "== done $(uptime)"
+fi
 
 python3 - "$OUT" <<'EOF'
 import json, os, statistics, sys
@@ -70,6 +74,14 @@ def verdict(ok):
     return "met" if ok else "NOT met"
 
 print("\n===== summary (medians over repetitions) =====")
+comp = runs("compress.json")
+if comp:
+    print("\n-- compressors, single thread, 32 MB generator corpus (MB/s of input) --")
+    base = med(find(comp, "zlib_l6_baseline"), "MB/s")
+    print(f"{'codec':34} {'MB/s':>8} {'ratio':>6} {'x zlib-6':>9}")
+    for name, rows in comp.items():
+        m = med(rows, "MB/s")
+        print(f"{name:34} {m:8.1f} {med(rows, 'ratio'):6.2f} {m/base:9.2f}")
 emit_t = runs("emit_throughput.json")
 print("\n-- emit throughput (emits/s) --")
 print(f"{'variant':44} {'trailkit':>12} {'naive':>10} {'spdlog':>10} {'x naive':>8} {'x spdlog':>9}")
