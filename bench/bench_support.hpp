@@ -49,7 +49,7 @@ struct OwnedEvent {
 
   explicit OwnedEvent(const Event& source) : event(source) {
     std::size_t bytes = 0;
-    for (const std::string_view& v : source.text) bytes += v.size();
+    for (std::size_t i = 0; i < kFieldCount; ++i) bytes += source.get(static_cast<Field>(i)).size();
     for (const Resource& r : source.resources) bytes += r.arn.size() + r.account_id.size() + r.type.size();
     storage.reserve(bytes + 1);  // never reallocated below, so the views stay valid
     // Absent (null data) stays absent; present-but-empty keeps a non-null pointer.
@@ -59,7 +59,10 @@ struct OwnedEvent {
       storage.append(v);
       return std::string_view(storage.data() + at, v.size());
     };
-    for (std::size_t i = 0; i < kFieldCount; ++i) event.text[i] = copy(source.text[i]);
+    for (std::size_t i = 0; i < kFieldCount; ++i) {
+      const auto f = static_cast<Field>(i);
+      if (source.has(f)) event.set(f, copy(source.get(f)));
+    }
     for (const Resource& r : source.resources) resources.push_back(Resource{copy(r.arn), copy(r.account_id), copy(r.type)});
     event.resources = std::span<const Resource>(resources.data(), resources.size());
   }

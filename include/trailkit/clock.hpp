@@ -14,6 +14,10 @@ class Clock {
   virtual ~Clock() = default;
   /// Nanoseconds since the Unix epoch (UTC). Used for eventTime and for object-key timestamps.
   virtual int64_t wall_now_ns() const noexcept = 0;
+  /// Whole seconds since the Unix epoch, for eventTime on the emit path. The system clock answers
+  /// from CLOCK_REALTIME_COARSE (a few ns instead of ~22 ns; it may trail by one kernel tick, a few
+  /// milliseconds, which whole-second eventTimes tolerate).
+  virtual int64_t wall_now_seconds() const noexcept { return wall_now_ns() / 1'000'000'000; }
   /// Monotonic nanoseconds from an arbitrary origin. Used for roll intervals and timeouts, so a
   /// wall-clock jump never stalls or bursts file rotation.
   virtual int64_t monotonic_now_ns() const noexcept = 0;

@@ -149,11 +149,10 @@ constexpr bool is_json_field(Field f) noexcept {
 /// Sentinel for "no time given": eventTime is then taken from the recorder's clock at emit().
 inline constexpr std::int64_t kTimeNotSet = INT64_MIN;
 
-/// The event itself. Prefer EventBuilder to fill it; the members are public so adapters can fill
-/// it field by field without overhead.
+/// The event itself. Prefer EventBuilder to fill it; adapters may call set() field by field.
+/// Text fields are kept behind set()/get() so a presence mask stays in step with them: emit()
+/// then visits only the fields that are set (typically 20 of 53).
 struct Event {
-  /// Text fields indexed by Field; a null data() pointer means absent.
-  std::string_view text[kFieldCount] = {};
   /// Seconds since the Unix epoch (UTC) for `eventTime`; kTimeNotSet = now at emit().
   std::int64_t event_time = kTimeNotSet;
   /// `sessionContext.attributes.creationDate` in epoch seconds; kTimeNotSet = absent.
@@ -168,9 +167,21 @@ struct Event {
   Tristate assumed_root = Tristate::kAbsent;       ///< written as the string "true"/"false"
   bool session_credential_from_console = false;    ///< written as "true" only when true
 
-  std::string_view get(Field f) const noexcept { return text[static_cast<std::size_t>(f)]; }
-  void set(Field f, std::string_view value) noexcept { text[static_cast<std::size_t>(f)] = value; }
-  bool has(Field f) const noexcept { return get(f).data() != nullptr; }
+  std::string_view get(Field f) const noexcept { return text_[static_cast<std::size_t>(f)]; }
+  /// A view with a null data() pointer makes the field absent again.
+  void set(Field f, std::string_view value) noexcept {
+    const auto i = static_cast<std::size_t>(f);
+    text_[i] = value;
+    const std::uint64_t bit = std::uint64_t{1} << i;
+    present_ = value.data() != nullptr ? (present_ | bit) : (present_ & ~bit);
+  }
+  bool has(Field f) const noexcept { return (present_ >> static_cast<std::size_t>(f)) & 1u; }
+  /// Bit i set when Field(i) is present.
+  std::uint64_t present_mask() const noexcept { return present_; }
+
+ private:
+  std::string_view text_[kFieldCount] = {};
+  std::uint64_t present_ = 0;
 };
 
 /// Fluent, allocation-free way to fill an Event. Every setter stores a view; nothing is copied.

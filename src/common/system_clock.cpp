@@ -1,4 +1,5 @@
 #include <chrono>
+#include <ctime>
 
 #include "trailkit/clock.hpp"
 
@@ -10,6 +11,11 @@ class SystemClock final : public Clock {
   int64_t wall_now_ns() const noexcept override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+  int64_t wall_now_seconds() const noexcept override {
+    timespec now;
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    return now.tv_sec;
   }
   int64_t monotonic_now_ns() const noexcept override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(

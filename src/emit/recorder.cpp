@@ -209,7 +209,7 @@ EmitStatus RecorderImpl::emit(const Event& event) noexcept {
   switch (status) {
     case EmitStatus::kOk: {
       const std::int64_t now_s =
-          event.event_time == kTimeNotSet ? clock_->wall_now_ns() / 1'000'000'000 : event.event_time;
+          event.event_time == kTimeNotSet ? clock_->wall_now_seconds() : event.event_time;
       detail::encode_event(event, plan, encode_limits_, now_s, reservation.data);
       ring.commit(reservation);
       return EmitStatus::kOk;
