@@ -1,4 +1,5 @@
 #include "deliver/local_directory.hpp"
+#include "deliver/posix_file.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -30,53 +31,6 @@ std::unique_ptr<Destination> make_local_directory_destination(const LocalDirecto
 
 namespace detail {
 namespace {
-
-constexpr int kDirectoryFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-
-// std::system_category().message is strerror_r underneath: thread-safe, unlike strerror.
-std::string error_text(int error) { return std::system_category().message(error); }
-
-// Failures that will not clear by retrying; everything else (ENOSPC, EIO, EMFILE...) may.
-ErrorKind kind_for_errno(int error) noexcept {
-  switch (error) {
-    case EACCES:
-    case EPERM:
-    case EROFS:
-    case ENOTDIR:
-    case ELOOP:
-    case ENAMETOOLONG:
-    case EXDEV:
-    case EEXIST:
-      return ErrorKind::kPermanent;
-    default:
-      return ErrorKind::kTransient;
-  }
-}
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const noexcept { return fd_; }
-  int release() noexcept {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 class LocalDirectoryWriter final : public ObjectWriter {
  public:
