@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "s3/s3_destination.hpp"
 #include "simulated_service/simulated_service.hpp"
 #include "trailkit/recorder.hpp"
 
@@ -36,6 +37,10 @@ struct DemoArgs {
   std::string account_id = "111122223333";
   std::vector<std::string> regions;  // empty = us-east-1
   std::string trail_name = "trailkit-demo";
+  std::string endpoint_url;              // S3 endpoint (moto, MinIO, LocalStack); default from env / ~/.aws
+  std::string state_dir = "./.trailkit";  // the S3 spool
+  std::string s3_preset;                 // aws | localstack | minio
+  double delivery_timeout_seconds = 60;  // how long to wait for the bucket to confirm everything
 };
 
 // What one emitting thread saw; merged after join.
@@ -96,6 +101,7 @@ int run_demo(DemoArgs args) {
   std::mutex sealed_mutex;
   std::vector<SealedFile> sealed;
 
+  std::shared_ptr<s3::S3Destination> s3_destination;  // set for s3:// destinations
   std::unique_ptr<Recorder> recorder;
   try {
     RecorderOptions options;
@@ -105,7 +111,20 @@ int run_demo(DemoArgs args) {
     options.roll_interval =
         std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(args.roll_interval_seconds * 1000)));
     options.compression.codec = parse_compression(args.compression);
-    options.local_directory.root = args.destination;
+    if (args.destination.rfind("s3://", 0) == 0) {
+      auto [bucket, prefix] = s3::parse_s3_url(args.destination);
+      s3::S3DestinationOptions s3_options;
+      s3_options.bucket = bucket;
+      s3_options.state_dir = args.state_dir;
+      s3_options.settings.preset = args.s3_preset;
+      if (!args.endpoint_url.empty()) s3_options.settings.endpoint_url = args.endpoint_url;
+      if (!args.regions.empty() && args.regions.front() != "us-east-1") s3_options.settings.region = args.regions.front();
+      s3_destination = s3::S3Destination::create(std::move(s3_options));
+      options.destination = s3_destination;
+      options.key_prefix = prefix;
+    } else {
+      options.local_directory.root = args.destination;
+    }
     options.on_file_sealed = [&](const SealedFile& file) {
       const std::lock_guard lock(sealed_mutex);
       sealed.push_back(file);
@@ -126,11 +145,12 @@ int run_demo(DemoArgs args) {
   }
 
   std::error_code ignored;
-  const std::filesystem::path root = std::filesystem::absolute(args.destination, ignored).lexically_normal();
+  const std::string root = s3_destination ? s3_destination->describe()
+                                          : std::filesystem::absolute(args.destination, ignored).lexically_normal().string();
   std::printf("trailkit demo: %u thread(s), %s events/s, %.1f s, regions", args.threads,
               args.rate == 0 ? "unlimited" : std::to_string(args.rate).c_str(), args.duration_seconds);
   for (const std::string& region : args.regions) std::printf(" %s", region.c_str());
-  std::printf(", writing to %s\n", root.string().c_str());
+  std::printf(", writing to %s\n", root.c_str());
   std::fflush(stdout);
 
   const auto start = Clock::now();
@@ -163,7 +183,14 @@ int run_demo(DemoArgs args) {
   }
   std::sort(keys.begin(), keys.end());
 
-  std::printf("\ndestination:   %s\n", root.string().c_str());
+  bool delivered = true;
+  if (s3_destination) {
+    // Sealed files are durable in the spool; wait for the bucket to confirm them.
+    delivered = s3_destination->wait_until_delivered(std::chrono::milliseconds(
+        static_cast<std::int64_t>(args.delivery_timeout_seconds * 1000)));
+    s3_destination->shutdown(std::chrono::seconds(10));
+  }
+  std::printf("\ndestination:   %s\n", root.c_str());
   std::printf("files written: %llu\n", static_cast<unsigned long long>(stats.files_written));
   for (std::size_t i = 0; i < keys.size() && i < kMaxListedFiles; ++i) std::printf("  %s\n", keys[i].c_str());
   if (keys.size() > kMaxListedFiles) std::printf("  ... (%zu more)\n", keys.size() - kMaxListedFiles);
@@ -192,8 +219,18 @@ int run_demo(DemoArgs args) {
               seconds_between(start, finished), emit_seconds,
               emit_seconds > 0 ? static_cast<double>(stats.accepted) / emit_seconds : 0.0,
               seconds_between(emitted, finished));
+  if (s3_destination) {
+    const s3::DeliveryStatus d = s3_destination->status();
+    std::printf("delivered %llu objects (%s) to the bucket, %llu waiting in the spool %s, %llu quarantined, "
+                "%llu failed attempts%s%s\n",
+                static_cast<unsigned long long>(d.delivered_objects), human_bytes(d.delivered_bytes).c_str(),
+                static_cast<unsigned long long>(d.backlog_objects), (args.state_dir + "/spool").c_str(),
+                static_cast<unsigned long long>(d.quarantined), static_cast<unsigned long long>(d.failed_attempts),
+                d.latest_delivery_error.empty() ? "" : "; latest error: ", d.latest_delivery_error.c_str());
+  }
   if (!shut_down) std::fprintf(stderr, "trailkit demo: shutdown did not finish within 30 s\n");
-  return shut_down && stats.dropped == 0 ? kExitOk : kExitFailure;
+  if (!delivered) std::fprintf(stderr, "trailkit demo: not every file reached the bucket (kept in the spool)\n");
+  return shut_down && delivered && stats.dropped == 0 ? kExitOk : kExitFailure;
 }
 
 }  // namespace
@@ -201,7 +238,15 @@ int run_demo(DemoArgs args) {
 void add_demo_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<DemoArgs>();
   CLI::App* demo = app.add_subcommand("demo", "Run a simulated AWS-like service and record its calls as CloudTrail logs");
-  demo->add_option("--destination", args->destination, "Directory that plays the S3 bucket")
+  demo->add_option("--destination", args->destination, "A local directory, or s3://BUCKET[/PREFIX]")
+      ->capture_default_str();
+  demo->add_option("--endpoint-url", args->endpoint_url, "S3 endpoint (default: AWS_ENDPOINT_URL_S3, ~/.aws, AWS)");
+  demo->add_option("--state-dir", args->state_dir, "Where the S3 spool is kept")->capture_default_str();
+  demo->add_option("--s3-preset", args->s3_preset, "S3 preset: aws, localstack (:4566 test/test), minio (:9000)")
+      ->check(CLI::IsMember({"aws", "localstack", "minio"}));
+  demo->add_option("--delivery-timeout", args->delivery_timeout_seconds,
+                   "Seconds to wait for the bucket to confirm every file")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   demo->add_option("--duration", args->duration_seconds, "Seconds to emit for")
       ->check(CLI::PositiveNumber)
