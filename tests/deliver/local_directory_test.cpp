@@ -19,6 +19,8 @@
 
 #include "trailkit/local_directory_destination.hpp"
 
+#include "support/files.hpp"
+
 namespace trailkit::detail {
 namespace {
 
@@ -29,10 +31,7 @@ constexpr std::string_view kKey =
     "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/"
     "111122223333_CloudTrail_us-east-1_20240501T1447Z_Ab12Cd34Ef56Gh78.json.gz";
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using trailkit::testing::read_file;
 
 std::vector<std::string> entries(const fs::path& directory) {
   std::vector<std::string> names;

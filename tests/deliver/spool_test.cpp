@@ -24,6 +24,8 @@
 #include "common/fast_random.hpp"
 #include "support/manual_clock.hpp"
 
+#include "support/files.hpp"
+
 namespace trailkit::detail {
 namespace {
 
@@ -34,15 +36,9 @@ constexpr std::string_view kKey =
     "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/"
     "111122223333_CloudTrail_us-east-1_20240501T1447Z_Ab12Cd34Ef56Gh78.json.gz";
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using trailkit::testing::read_file;
 
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using trailkit::testing::write_file;
 
 std::vector<std::string> names_in(const fs::path& directory) {
   std::vector<std::string> names;

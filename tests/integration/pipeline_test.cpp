@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "simulated_service/simulated_service.hpp"
+#include "support/files.hpp"
 #include "support/log_file_checks.hpp"
 #include "trailkit/recorder.hpp"
 
@@ -27,28 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "trailkit-it-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::read_file;
+using testing::TempDir;
 
 // Reads every object under root back, checks it, and returns (key -> records).
 std::vector<std::pair<std::string, nlohmann::json>> read_all(const fs::path& root) {

@@ -9,6 +9,7 @@
 #include "s3/s3_destination.hpp"
 #include "adapters/s3/support/moto_server.hpp"
 #include "simulated_service/simulated_service.hpp"
+#include "support/files.hpp"
 #include "trailkit/recorder.hpp"
 
 namespace trailkit::s3 {
@@ -20,21 +21,7 @@ using nlohmann::json;
 
 const std::string kHelper = std::string(TRAILKIT_SOURCE_DIR) + "/tests/adapters/s3/support/moto_helper.py";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "trailkit-s3-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using trailkit::testing::TempDir;
 
 struct MotoFixture {
   testing::MotoServer moto;

@@ -1,0 +1,335 @@
+// Crash and large-object delivery into the real moto_server (SigV4 checks on), verified with boto3.
+//
+// S3DeliveryCrashTest: the `trailkit demo` CLI emits and delivers into moto and is killed with
+// SIGKILL at 20 random moments, sharing one --state-dir. After each kill the spool's ready/
+// directory is read (read-only, straight from the entry headers): every entry there is a file whose
+// commit had returned, i.e. one the recorder counted as written. A last run with the same state dir
+// drains the spool. Then every object in the bucket must decompress to a whole CloudTrail document,
+// every key seen in ready/ must be in the bucket, and no eventID may appear in two objects.
+//
+// S3MultipartTest: a 13 MiB object through S3Destination with 5 MiB parts lands byte-identical and
+// as a 3-part multipart object.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adapters/s3/support/moto_server.hpp"
+#include "common/fast_random.hpp"
+#include "deliver/spool.hpp"
+#include "s3/s3_destination.hpp"
+#include "s3/sigv4.hpp"
+
+extern char** environ;
+
+namespace trailkit::s3 {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const std::string kHelper = std::string(TRAILKIT_SOURCE_DIR) + "/tests/adapters/s3/support/moto_helper.py";
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "trailkit-s3crash-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The moto server with an IAM user whose key is checked on every request (recipe B).
+struct SignedMoto {
+  testing::MotoServer moto;
+  Credentials credentials;
+  explicit SignedMoto(const std::string& bucket) {
+    const json key = json::parse(testing::run_command("python3 " + kHelper + " setup " + moto.endpoint() + " " + bucket));
+    credentials.access_key_id = key["AccessKeyId"];
+    credentials.secret_access_key = key["SecretAccessKey"];
+  }
+  // Every object downloaded and decompressed by boto3; the helper fails on any partial or corrupt one.
+  json list(const std::string& bucket) const {
+    return json::parse(testing::run_command("python3 " + kHelper + " list " + moto.endpoint() + " " +
+                                            credentials.access_key_id + " " + credentials.secret_access_key + " " +
+                                            bucket));
+  }
+};
+
+// The trailkit CLI beside this test binary: TRAILKIT_CLI_PATH when the build defines it, else
+// <build>/trailkit next to <build>/tests/trailkit_adapter_tests.
+std::string trailkit_cli_path() {
+#ifdef TRAILKIT_CLI_PATH
+  if (std::string defined = TRAILKIT_CLI_PATH; !defined.empty()) return defined;
+#endif
+  std::error_code error;
+  const fs::path self = fs::read_symlink("/proc/self/exe", error);
+  if (error) return {};
+  for (const fs::path& candidate : {self.parent_path().parent_path() / "trailkit", self.parent_path() / "trailkit"}) {
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return {};
+}
+
+// One `trailkit demo` child. Credentials go through the environment (never argv); the test's own
+// AWS_* variables and ~/.aws files are kept out so only the IAM key is used.
+class DemoProcess {
+ public:
+  DemoProcess(const std::string& cli, const std::vector<std::string>& args, const Credentials& credentials,
+              const fs::path& scratch, const fs::path& log) {
+    std::vector<std::string> argv_text{cli, "demo"};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::strncmp(*e, "AWS_", 4) != 0) env_text.emplace_back(*e);
+    }
+    env_text.push_back("AWS_ACCESS_KEY_ID=" + credentials.access_key_id);
+    env_text.push_back("AWS_SECRET_ACCESS_KEY=" + credentials.secret_access_key);
+    env_text.push_back("AWS_CONFIG_FILE=" + (scratch / "no-aws-config").string());
+    env_text.push_back("AWS_SHARED_CREDENTIALS_FILE=" + (scratch / "no-aws-credentials").string());
+    std::vector<char*> argv, envp;
+    for (auto& a : argv_text) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int error = ::posix_spawn(&pid_, cli.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) throw std::runtime_error("posix_spawn " + cli + ": " + std::strerror(error));
+  }
+  ~DemoProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  DemoProcess(const DemoProcess&) = delete;
+  DemoProcess& operator=(const DemoProcess&) = delete;
+
+  bool running() {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return true;
+    pid_ = -1;
+    exit_status_ = status;
+    return false;
+  }
+  // SIGKILL now; true if it was still running (it died from our signal).
+  bool kill_now() {
+    if (!running()) return false;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  }
+  // Exit code after a normal exit; -1 on a timeout (the child is then killed) or a signal.
+  int wait_exit(std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (running()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill_now();
+        return -1;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return WIFEXITED(exit_status_) ? WEXITSTATUS(exit_status_) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int exit_status_ = 0;
+};
+
+// The object key of a committed spool entry, read from its header (spool.hpp, entry format v1):
+// magic at 0, header length H at 16, key length at 96, key at 100, CRC-32 at H. Empty when the
+// file is not a whole committed entry, which ready/ must never hold.
+std::string committed_entry_key(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string header(trailkit::detail::kSpoolHeaderRegion, '\0');
+  if (!in.read(header.data(), static_cast<std::streamsize>(header.size()))) return {};
+  if (header.compare(0, 8, "TKSPOOL1") != 0) return {};
+  const auto u32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    std::memcpy(&v, header.data() + at, 4);
+    return v;
+  };
+  const std::uint32_t header_length = u32(16), key_length = u32(96);
+  if (header_length + 4 > header.size() || 100 + key_length > header_length) return {};
+  std::uint64_t payload = 0;
+  std::memcpy(&payload, header.data() + 40, 8);
+  std::error_code error;
+  if (fs::file_size(path, error) != trailkit::detail::kSpoolHeaderRegion + payload) return {};
+  return header.substr(100, key_length);
+}
+
+TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce) {
+  const std::string cli = trailkit_cli_path();
+  if (cli.empty()) GTEST_SKIP() << "the trailkit CLI is not built beside this test binary";
+  const std::string bucket = "crash-logs";
+  SignedMoto moto(bucket);
+  ScratchDir scratch;
+  const fs::path state = scratch.path() / "state";
+  const fs::path log = scratch.path() / "demo.log";
+  const std::vector<std::string> common{"--destination", "s3://" + bucket + "/crash", "--endpoint-url",
+                                        moto.moto.endpoint(), "--state-dir", state.string(), "--region",
+                                        "us-east-1"};
+  const auto args = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), common.begin(), common.end());
+    return extra;
+  };
+
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<int> kill_after_ms(300, 3000);
+
+  std::set<std::string> sealed;  // keys of entries found committed in ready/ after a kill
+  int kills_with_backlog = 0, kills_mid_write = 0;
+  for (int round = 0; round < 20; ++round) {
+    {
+      // Fast enough that files take a while to compress, spool and upload; 1 s rolls seal often.
+      DemoProcess demo(cli, args({"--duration", "60", "--rate", "20000", "--threads", "2", "--roll-interval", "1"}),
+                       moto.credentials, scratch.path(), log);
+      std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms(random)));
+      ASSERT_TRUE(demo.kill_now()) << "the demo exited before the kill in round " << round << ":\n" << read_text(log);
+    }
+    bool backlog = false;
+    for (const auto& file : fs::directory_iterator(state / "spool" / "ready")) {
+      const std::string key = committed_entry_key(file.path());
+      EXPECT_FALSE(key.empty()) << file.path() << " in ready/ is not a whole committed entry";
+      if (!key.empty()) sealed.insert(key);
+      backlog = true;
+    }
+    kills_with_backlog += backlog;
+    for (const auto& file : fs::directory_iterator(state / "spool" / "tmp")) {
+      if (file.file_size() > trailkit::detail::kSpoolHeaderRegion) {
+        ++kills_mid_write;
+        break;
+      }
+    }
+  }
+
+  // Drain: the same state dir, one event, and the demo waits until the bucket confirmed everything.
+  {
+    DemoProcess drain(cli, args({"--duration", "0.2", "--rate", "1", "--threads", "1", "--delivery-timeout", "30"}),
+                      moto.credentials, scratch.path(), log);
+    ASSERT_EQ(drain.wait_exit(60s), 0) << read_text(log);
+  }
+  EXPECT_TRUE(fs::is_empty(state / "spool" / "ready"));
+  // A crash may only quarantine uncommitted leftovers of tmp/, never a committed entry.
+  for (const auto& file : fs::directory_iterator(state / "spool" / "quarantine")) {
+    EXPECT_TRUE(file.path().filename().string().starts_with("uncommitted-")) << file.path();
+  }
+
+  const json objects = moto.list(bucket);  // throws if any object is partial, corrupt or not JSON
+  std::set<std::string> keys;
+  std::map<std::string, std::string> object_of_event;
+  std::size_t records = 0;
+  for (const auto& object : objects) {
+    const std::string key = object["key"];
+    keys.insert(key);
+    EXPECT_TRUE(key.starts_with("crash/AWSLogs/111122223333/CloudTrail/us-east-1/")) << key;
+    EXPECT_GT(object["records"].get<std::size_t>(), 0u) << key;
+    for (const auto& id : object["event_ids"]) {
+      ++records;
+      const auto [it, inserted] = object_of_event.emplace(id.get<std::string>(), key);
+      EXPECT_TRUE(inserted) << "eventID " << id << " is in both " << it->second << " and " << key;
+    }
+  }
+  for (const auto& key : sealed) EXPECT_TRUE(keys.count(key)) << "sealed before a kill but never delivered: " << key;
+  // Without any sealed file waiting at a kill the test would prove nothing about re-delivery.
+  EXPECT_GT(kills_with_backlog, 0);
+  std::printf("[ crash    ] seed %u: 20 kills, %d with committed entries waiting (%zu keys), %d mid-write; "
+              "%zu objects, %zu records in the bucket\n",
+              seed, kills_with_backlog, sealed.size(), kills_mid_write, keys.size(), records);
+}
+
+TEST(S3MultipartTest, ObjectAboveTheThresholdIsUploadedInPartsByteIdentical) {
+  const std::string bucket = "multipart-logs";
+  SignedMoto moto(bucket);
+  ScratchDir scratch;
+  S3DestinationOptions options;
+  options.bucket = bucket;
+  options.state_dir = (scratch.path() / "state").string();
+  options.settings.endpoint_url = moto.moto.endpoint();
+  options.settings.credentials = moto.credentials;
+  options.settings.region = "us-east-1";
+  options.multipart_threshold = 5u << 20;
+  options.part_size = 5u << 20;
+  options.error_handler = [](const ErrorReport&) {};
+  auto destination = S3Destination::create(options);
+
+  // 13 MiB of incompressible bytes: parts of 5 + 5 + 3 MiB, written in uneven pieces.
+  std::string bytes(13u << 20, '\0');
+  trailkit::detail::FastRandom random(42);
+  for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+    const std::uint64_t word = random.next();
+    std::memcpy(bytes.data() + i, &word, 8);
+  }
+  const std::string key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/big file.json.gz";
+  Status status;
+  auto writer = destination->begin_object(status);
+  ASSERT_TRUE(writer) << status.message();
+  for (std::size_t at = 0, piece = 1000003; at < bytes.size(); at += piece) {
+    ASSERT_TRUE(writer->write(std::string_view(bytes).substr(at, piece)));
+  }
+  ASSERT_TRUE(writer->commit(key));
+  ASSERT_TRUE(destination->wait_until_delivered(60s)) << destination->status().latest_delivery_error;
+  EXPECT_EQ(destination->status().delivered_bytes, bytes.size());
+  destination->shutdown(10s);
+
+  const std::string script =
+      "import boto3, hashlib, json, sys\n"
+      "s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id=sys.argv[2], "
+      "aws_secret_access_key=sys.argv[3])\n"
+      "o = s3.get_object(Bucket=sys.argv[4], Key=sys.argv[5])\n"
+      "body = o['Body'].read()\n"
+      "h = s3.head_object(Bucket=sys.argv[4], Key=sys.argv[5], PartNumber=1)\n"
+      "print(json.dumps({'sha256': hashlib.sha256(body).hexdigest(), 'size': len(body), 'etag': o['ETag'], "
+      "'parts': h.get('PartsCount', 0), 'content_type': o.get('ContentType', '')}))\n";
+  const fs::path script_path = scratch.path() / "get_object.py";
+  std::ofstream(script_path) << script;
+  const json got = json::parse(testing::run_command("python3 " + script_path.string() + " " + moto.moto.endpoint() +
+                                                    " " + moto.credentials.access_key_id + " " +
+                                                    moto.credentials.secret_access_key + " " + bucket + " '" + key +
+                                                    "'"));
+  EXPECT_EQ(got["size"], bytes.size());
+  EXPECT_EQ(got["sha256"], sha256_hex(bytes));
+  EXPECT_TRUE(got["etag"].get<std::string>().ends_with("-3\"")) << got["etag"];
+  EXPECT_EQ(got["parts"], 3);
+  EXPECT_EQ(got["content_type"], "application/json");
+}
+
+}  // namespace
+}  // namespace trailkit::s3
