@@ -45,20 +45,20 @@ bool valid_bucket_name(const std::string& b) {
 
 class SpoolObjectWriter final : public ObjectWriter {
  public:
-  SpoolObjectWriter(std::unique_ptr<trailkit::detail::Spool::Writer> writer, trailkit::detail::Spool& spool)
-      : writer_(std::move(writer)), spool_(spool) {}
+  SpoolObjectWriter(std::unique_ptr<trailkit::detail::Spool::Writer> writer, std::function<void()> on_commit)
+      : writer_(std::move(writer)), on_commit_(std::move(on_commit)) {}
   Status write(std::string_view bytes) noexcept override { return writer_->write(bytes); }
   Status commit(std::string_view key) noexcept override {
     // Durable in the spool (fsync + rename) before the recorder counts the file as written.
     Status s = writer_->commit(key, {});
-    if (s) spool_.wake();
+    if (s) on_commit_();
     return s;
   }
   void abort() noexcept override { writer_->abort(); }
 
  private:
   std::unique_ptr<trailkit::detail::Spool::Writer> writer_;
-  trailkit::detail::Spool& spool_;
+  std::function<void()> on_commit_;  // wakes an idle uploader
 };
 
 }  // namespace
@@ -115,7 +115,13 @@ class S3Destination::Impl {
   std::unique_ptr<ObjectWriter> begin_object(Status& status) noexcept {
     auto writer = spool_->begin(status);
     if (!writer) return nullptr;
-    return std::make_unique<SpoolObjectWriter>(std::move(writer), *spool_);
+    return std::make_unique<SpoolObjectWriter>(std::move(writer), [this] {
+      {
+        std::lock_guard lock(mutex_);
+        ++commits_;
+      }
+      progress_.notify_all();
+    });
   }
 
   std::string describe() const {
@@ -177,9 +183,11 @@ class S3Destination::Impl {
     for (;;) {
       std::optional<trailkit::detail::SpoolEntryInfo> entry;
       std::int64_t wait_ns = kNs;
+      std::uint64_t commits_seen = 0;
       {
         std::unique_lock lock(mutex_);
         if (stop_) break;
+        commits_seen = commits_;
         const std::int64_t now = clock_->monotonic_now_ns();
         for (auto& e : spool_->ready_entries(256)) {
           if (in_flight_.count(e.id)) continue;
@@ -194,13 +202,12 @@ class S3Destination::Impl {
         }
       }
       if (!entry) {
+        // Sleep until a file is committed, the next retry falls due (re-scan at least every second),
+        // or shutdown. The commit count closes the window between the scan and the wait, so a file
+        // committed to an idle destination is picked up at once, not after the timer.
         std::unique_lock lock(mutex_);
-        if (stop_) break;
-        lock.unlock();
-        spool_->wait_for_ready(std::chrono::milliseconds(std::max<std::int64_t>(1, wait_ns / 1'000'000)));
-        // wait_for_ready returns at once while entries are listed (even those in backoff): sleep on our own timer.
-        std::unique_lock again(mutex_);
-        progress_.wait_for(again, std::chrono::nanoseconds(std::min<std::int64_t>(wait_ns, kNs)));
+        progress_.wait_for(lock, std::chrono::nanoseconds(std::min<std::int64_t>(wait_ns, kNs)),
+                           [&] { return stop_ || commits_ != commits_seen; });
         continue;
       }
       if (!client) {
@@ -239,7 +246,8 @@ class S3Destination::Impl {
                    ? client.put_object_multipart(options_.bucket, entry.key, body, entry.metadata, options_.part_size, &reply)
                    : client.put_object(options_.bucket, entry.key, body, entry.metadata, &reply);
     ::close(fd);
-    if (!s && reply.error_code == "BadDigest" && !spool_->verify_payload(entry.id)) {
+    if (!s && (reply.error_code == "BadDigest" || reply.error_code == "XAmzContentSHA256Mismatch") &&
+        spool_->verify_payload(entry.id).kind() == ErrorKind::kPermanent) {
       // The bytes on disk no longer match what was spooled: never upload them as if they were fine.
       spool_->quarantine(entry.id, "payload no longer matches its recorded digest");
       return Status::ok();
@@ -287,6 +295,7 @@ class S3Destination::Impl {
   DeliveryStatus status_;
   std::set<std::uint64_t> in_flight_;
   std::map<std::uint64_t, Retry> retries_;
+  std::uint64_t commits_ = 0;  // files committed to the spool by this object
   bool stop_ = false;
   bool stopped_ = false;
   std::size_t finished_uploaders_ = 0;

@@ -1,22 +1,26 @@
 // Crash and large-object delivery into the real moto_server (SigV4 checks on), verified with boto3.
 //
 // S3DeliveryCrashTest: the `trailkit demo` CLI emits and delivers into moto and is killed with
-// SIGKILL at 20 random moments, sharing one --state-dir. After each kill the spool's ready/
-// directory is read (read-only, straight from the entry headers): every entry there is a file whose
-// commit had returned, i.e. one the recorder counted as written. A last run with the same state dir
-// drains the spool. Then every object in the bucket must decompress to a whole CloudTrail document,
-// every key seen in ready/ must be in the bucket, and no eventID may appear in two objects.
+// SIGKILL at 20 random moments, then 3 times just after a file was committed to the spool, all
+// sharing one --state-dir. While the child runs and after each kill the spool's ready/ directory is
+// read (read-only, from the entry headers): every entry there is a file whose commit had returned,
+// i.e. one the recorder counted as written. A last run with the same state dir drains the spool.
+// Then every object in the bucket must decompress to a whole CloudTrail document, every key seen in
+// ready/ must be in the bucket, and no eventID may appear in two objects.
 //
 // S3MultipartTest: a 13 MiB object through S3Destination with 5 MiB parts lands byte-identical and
 // as a 3-part multipart object.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -214,24 +218,70 @@ TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce)
   std::mt19937 random(seed);
   std::uniform_int_distribution<int> kill_after_ms(300, 3000);
 
-  std::set<std::string> sealed;  // keys of entries found committed in ready/ after a kill
+  // Every entry that ever appears in ready/ is a committed file: commit renames it there after the
+  // fsync, and Spool::open promotes complete tmp/ leftovers the same way. inotify sees every such
+  // rename, even of an entry removed again a millisecond later, so the test knows how many files were
+  // committed over all runs. Entry ids (the names) are unique across restarts and every file has its
+  // own key (a random part), so a correct spool delivers exactly that many objects. Keys are read from
+  // the headers whenever the entry is still there.
+  const fs::path ready = state / "spool" / "ready";
+  fs::create_directories(ready);  // the spool adopts an existing directory; inotify needs it now
+  const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(::inotify_add_watch(watch, ready.c_str(), IN_MOVED_TO | IN_CREATE | IN_DELETE), 0);
+  std::set<std::string> committed;            // entry names seen in ready/
+  std::map<std::string, std::string> sealed;  // entry name -> object key, when read in time
+  // Returns how many entries were newly committed, and how many removed, since the last call.
+  const auto watch_ready = [&] {
+    std::size_t fresh = 0, removed = 0;
+    alignas(inotify_event) char buffer[64 * 1024];
+    for (ssize_t n; (n = ::read(watch, buffer, sizeof buffer)) > 0;) {
+      for (char* at = buffer; at < buffer + n;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(static_cast<void*>(at));
+        EXPECT_FALSE(event->mask & IN_Q_OVERFLOW) << "inotify queue overflow: commits were missed";
+        if (event->len > 0 && (event->mask & IN_DELETE)) ++removed;
+        if (event->len > 0 && !(event->mask & IN_DELETE) && committed.insert(event->name).second) ++fresh;
+        at += sizeof(inotify_event) + event->len;
+      }
+    }
+    std::error_code ignored;
+    for (const auto& file : fs::directory_iterator(ready, ignored)) {
+      const std::string name = file.path().filename().string();
+      if (sealed.count(name)) continue;
+      const std::string key = committed_entry_key(file.path());
+      if (!key.empty()) {
+        sealed.emplace(name, key);
+      } else if (fs::exists(file.path())) {  // else it was delivered and removed meanwhile
+        ADD_FAILURE() << file.path() << " in ready/ is not a whole committed entry";
+      }
+    }
+    return std::pair{fresh, removed};
+  };
   int kills_with_backlog = 0, kills_mid_write = 0;
-  for (int round = 0; round < 20; ++round) {
+  // 20 kills at random moments, then 4 aimed at the riskiest ones: 2 right after a commit (the file
+  // is only in the spool), 2 right after the spool dropped an entry (which it may only do once the
+  // bucket confirmed it).
+  constexpr int kRandomKills = 20, kKills = kRandomKills + 4;
+  for (int round = 0; round < kKills; ++round) {
     {
       // Fast enough that files take a while to compress, spool and upload; 1 s rolls seal often.
       DemoProcess demo(cli, args({"--duration", "60", "--rate", "20000", "--threads", "2", "--roll-interval", "1"}),
                        moto.credentials, scratch.path(), log);
-      std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms(random)));
+      const auto kill_at =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(round < kRandomKills ? kill_after_ms(random) : 5000);
+      watch_ready();  // entries promoted by an earlier run are not the commit an aimed kill waits for
+      for (auto now = std::chrono::steady_clock::now(); now < kill_at; now = std::chrono::steady_clock::now()) {
+        pollfd ready_event{watch, POLLIN, 0};
+        ::poll(&ready_event, 1,
+               static_cast<int>(std::min<std::int64_t>(
+                   20, std::chrono::duration_cast<std::chrono::milliseconds>(kill_at - now).count() + 1)));
+        const auto [fresh, removed] = watch_ready();
+        if (round >= kRandomKills && (round % 2 == 0 ? fresh : removed) > 0) break;  // kill now
+      }
       ASSERT_TRUE(demo.kill_now()) << "the demo exited before the kill in round " << round << ":\n" << read_text(log);
     }
-    bool backlog = false;
-    for (const auto& file : fs::directory_iterator(state / "spool" / "ready")) {
-      const std::string key = committed_entry_key(file.path());
-      EXPECT_FALSE(key.empty()) << file.path() << " in ready/ is not a whole committed entry";
-      if (!key.empty()) sealed.insert(key);
-      backlog = true;
-    }
-    kills_with_backlog += backlog;
+    watch_ready();
+    kills_with_backlog += !fs::is_empty(ready);
     for (const auto& file : fs::directory_iterator(state / "spool" / "tmp")) {
       if (file.file_size() > trailkit::detail::kSpoolHeaderRegion) {
         ++kills_mid_write;
@@ -246,7 +296,9 @@ TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce)
                       moto.credentials, scratch.path(), log);
     ASSERT_EQ(drain.wait_exit(60s), 0) << read_text(log);
   }
-  EXPECT_TRUE(fs::is_empty(state / "spool" / "ready"));
+  EXPECT_TRUE(fs::is_empty(ready));
+  watch_ready();  // the drain run's own file
+  ::close(watch);
   // A crash may only quarantine uncommitted leftovers of tmp/, never a committed entry.
   for (const auto& file : fs::directory_iterator(state / "spool" / "quarantine")) {
     EXPECT_TRUE(file.path().filename().string().starts_with("uncommitted-")) << file.path();
@@ -267,12 +319,15 @@ TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce)
       EXPECT_TRUE(inserted) << "eventID " << id << " is in both " << it->second << " and " << key;
     }
   }
-  for (const auto& key : sealed) EXPECT_TRUE(keys.count(key)) << "sealed before a kill but never delivered: " << key;
+  for (const auto& [name, key] : sealed) {
+    EXPECT_TRUE(keys.count(key)) << "entry " << name << " was committed but never delivered: " << key;
+  }
+  EXPECT_EQ(keys.size(), committed.size()) << "objects in the bucket vs files committed to the spool";
   // Without any sealed file waiting at a kill the test would prove nothing about re-delivery.
   EXPECT_GT(kills_with_backlog, 0);
-  std::printf("[ crash    ] seed %u: 20 kills, %d with committed entries waiting (%zu keys), %d mid-write; "
-              "%zu objects, %zu records in the bucket\n",
-              seed, kills_with_backlog, sealed.size(), kills_mid_write, keys.size(), records);
+  std::printf("[ crash    ] seed %u: %d kills, %d with committed entries waiting, %d mid-write; %zu entries "
+              "committed (%zu keys read); %zu objects, %zu records in the bucket\n",
+              seed, kKills, kills_with_backlog, kills_mid_write, committed.size(), sealed.size(), keys.size(), records);
 }
 
 TEST(S3MultipartTest, ObjectAboveTheThresholdIsUploadedInPartsByteIdentical) {

@@ -81,6 +81,9 @@ struct FakeS3Object {
 struct FakeS3Options {
   std::string bucket = "audit-logs";
   std::chrono::milliseconds stall_for{10000};  ///< how long kStall withholds the reply (stop() cuts it short)
+  /// false: ignore Content-MD5, so only x-amz-content-sha256 catches altered bytes (as when the
+  /// client sends no MD5, e.g. under FIPS).
+  bool check_content_md5 = true;
 };
 
 class FakeS3 {
@@ -101,6 +104,14 @@ class FakeS3 {
   void set_fault_plan(FaultPlan plan) {
     std::lock_guard lock(mutex_);
     plan_ = std::move(plan);
+  }
+  /// Every request gets `fault` from now on (kNone: none), replacing the plan.
+  void fail_every_request(FakeS3Fault fault) {
+    if (fault == FakeS3Fault::kNone) {
+      set_fault_plan(nullptr);
+    } else {
+      set_fault_plan([fault](const std::string&, const std::string&, std::size_t) { return fault; });
+    }
   }
   /// The server's clock runs this many seconds ahead of the system clock (negative: behind).
   void set_server_clock_offset(std::int64_t seconds) {
@@ -254,7 +265,8 @@ class FakeS3 {
     if (request.method != "PUT" || query.find("uploadId") != std::string::npos) {
       return finish(error_reply(attempt, 501, "NotImplemented", "FakeS3 serves PutObject only", server_now));
     }
-    if (const auto md5 = request.header("content-md5"); md5 && *md5 != md5_base64(request.body)) {
+    if (const auto md5 = request.header("content-md5");
+        md5 && options_.check_content_md5 && *md5 != md5_base64(request.body)) {
       return finish(error_reply(attempt, 400, "BadDigest",
                                 "The Content-MD5 you specified did not match what we received.", server_now));
     }
