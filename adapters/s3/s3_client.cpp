@@ -106,7 +106,10 @@ ErrorKind S3Client::classify(int http_status, const std::string& code) noexcept 
       code == "TooManyRequestsException" || http_status == 429 || http_status == 503) {
     return ErrorKind::kThrottled;
   }
-  if (code == "RequestTimeTooSkewed" || code == "RequestTimeout" || code == "BadDigest" || code == "InternalError" ||
+  // A body altered in transit (BadDigest, XAmzContentSHA256Mismatch) is worth resending soon; the
+  // destination checks the spooled bytes first and quarantines them if they are what changed.
+  if (code == "RequestTimeTooSkewed" || code == "RequestTimeout" || code == "BadDigest" ||
+      code == "XAmzContentSHA256Mismatch" || code == "InternalError" ||
       code == "ExpiredToken" || http_status >= 500 || http_status == 408) {
     return ErrorKind::kTransient;
   }
