@@ -1,12 +1,14 @@
 // Crash and large-object delivery into the real moto_server (SigV4 checks on), verified with boto3.
 //
 // S3DeliveryCrashTest: the `trailkit demo` CLI emits and delivers into moto and is killed with
-// SIGKILL at 20 random moments, then 3 times just after a file was committed to the spool, all
-// sharing one --state-dir. While the child runs and after each kill the spool's ready/ directory is
-// read (read-only, from the entry headers): every entry there is a file whose commit had returned,
-// i.e. one the recorder counted as written. A last run with the same state dir drains the spool.
-// Then every object in the bucket must decompress to a whole CloudTrail document, every key seen in
-// ready/ must be in the bucket, and no eventID may appear in two objects.
+// SIGKILL at 20 random moments, then twice just after a file was committed to the spool and twice
+// just after the spool dropped a delivered entry, all sharing one --state-dir. While the child runs
+// and after each kill the spool's ready/ directory is read (read-only, from the entry headers):
+// every entry there is a file whose commit had returned, i.e. one the recorder counted as written.
+// A last run with the same state dir drains the spool.
+// Then every object in the bucket must decompress to a whole CloudTrail document, the bucket must
+// hold exactly one object per committed file (inotify counts the commits), every key seen in ready/
+// must be in it, and no eventID may appear in two objects.
 //
 // S3MultipartTest: a 13 MiB object through S3Destination with 5 MiB parts lands byte-identical and
 // as a 3-part multipart object.
@@ -38,6 +40,7 @@
 #include "deliver/spool.hpp"
 #include "s3/s3_destination.hpp"
 #include "s3/sigv4.hpp"
+#include "support/files.hpp"
 
 extern char** environ;
 
@@ -47,29 +50,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using trailkit::testing::read_file;
+using trailkit::testing::TempDir;
 
 const std::string kHelper = std::string(TRAILKIT_SOURCE_DIR) + "/tests/adapters/s3/support/moto_helper.py";
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "trailkit-s3crash-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // The moto server with an IAM user whose key is checked on every request (recipe B).
 struct SignedMoto {
@@ -202,7 +186,7 @@ TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce)
   if (cli.empty()) GTEST_SKIP() << "the trailkit CLI is not built beside this test binary";
   const std::string bucket = "crash-logs";
   SignedMoto moto(bucket);
-  ScratchDir scratch;
+  TempDir scratch("trailkit-s3crash");
   const fs::path state = scratch.path() / "state";
   const fs::path log = scratch.path() / "demo.log";
   const std::vector<std::string> common{"--destination", "s3://" + bucket + "/crash", "--endpoint-url",
@@ -269,7 +253,6 @@ TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce)
                        moto.credentials, scratch.path(), log);
       const auto kill_at =
           std::chrono::steady_clock::now() + std::chrono::milliseconds(round < kRandomKills ? kill_after_ms(random) : 5000);
-      watch_ready();  // entries promoted by an earlier run are not the commit an aimed kill waits for
       for (auto now = std::chrono::steady_clock::now(); now < kill_at; now = std::chrono::steady_clock::now()) {
         pollfd ready_event{watch, POLLIN, 0};
         ::poll(&ready_event, 1,
@@ -278,7 +261,7 @@ TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce)
         const auto [fresh, removed] = watch_ready();
         if (round >= kRandomKills && (round % 2 == 0 ? fresh : removed) > 0) break;  // kill now
       }
-      ASSERT_TRUE(demo.kill_now()) << "the demo exited before the kill in round " << round << ":\n" << read_text(log);
+      ASSERT_TRUE(demo.kill_now()) << "the demo exited before the kill in round " << round << ":\n" << read_file(log);
     }
     watch_ready();
     kills_with_backlog += !fs::is_empty(ready);
@@ -294,7 +277,7 @@ TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce)
   {
     DemoProcess drain(cli, args({"--duration", "0.2", "--rate", "1", "--threads", "1", "--delivery-timeout", "30"}),
                       moto.credentials, scratch.path(), log);
-    ASSERT_EQ(drain.wait_exit(60s), 0) << read_text(log);
+    ASSERT_EQ(drain.wait_exit(60s), 0) << read_file(log);
   }
   EXPECT_TRUE(fs::is_empty(ready));
   watch_ready();  // the drain run's own file
@@ -333,7 +316,7 @@ TEST(S3DeliveryCrashTest, EverythingSealedBeforeASigkillIsDeliveredWholeAndOnce)
 TEST(S3MultipartTest, ObjectAboveTheThresholdIsUploadedInPartsByteIdentical) {
   const std::string bucket = "multipart-logs";
   SignedMoto moto(bucket);
-  ScratchDir scratch;
+  TempDir scratch("trailkit-s3crash");
   S3DestinationOptions options;
   options.bucket = bucket;
   options.state_dir = (scratch.path() / "state").string();
@@ -374,7 +357,7 @@ TEST(S3MultipartTest, ObjectAboveTheThresholdIsUploadedInPartsByteIdentical) {
       "print(json.dumps({'sha256': hashlib.sha256(body).hexdigest(), 'size': len(body), 'etag': o['ETag'], "
       "'parts': h.get('PartsCount', 0), 'content_type': o.get('ContentType', '')}))\n";
   const fs::path script_path = scratch.path() / "get_object.py";
-  std::ofstream(script_path) << script;
+  trailkit::testing::write_file(script_path, script);
   const json got = json::parse(testing::run_command("python3 " + script_path.string() + " " + moto.moto.endpoint() +
                                                     " " + moto.credentials.access_key_id + " " +
                                                     moto.credentials.secret_access_key + " " + bucket + " '" + key +
