@@ -6,6 +6,17 @@ install(TARGETS trailkit trailkit_isal trailkit_zstd EXPORT trailkit-targets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY include/trailkit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+set(TRAILKIT_EXPORTS_S3 OFF)
+if(TARGET trailkit_s3)
+  # trailkit::s3 (S3 delivery); its headers are included as <s3/...>.
+  install(TARGETS trailkit_s3 EXPORT trailkit-targets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(FILES adapters/s3/aws_config.hpp adapters/s3/http_client.hpp adapters/s3/s3_client.hpp
+                adapters/s3/s3_destination.hpp adapters/s3/sigv4.hpp
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/trailkit/adapters/s3)
+  set(TRAILKIT_EXPORTS_S3 ON)
+endif()
 if(TARGET trailkit_cli)
   install(TARGETS trailkit_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()

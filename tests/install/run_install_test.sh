@@ -11,6 +11,7 @@ cmake --install "$build" --prefix "$work/prefix" >/dev/null
 cmake -S "$here/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/consumer" -j2 >/dev/null
 (cd "$work" && "$work/consumer/consumer")
+"$work/consumer/consumer_s3" >/dev/null
 count=$(find "$work/trail-data/AWSLogs" -name '*_CloudTrail_*.json.gz' | wc -l)
 if [ "$count" -lt 1 ]; then
   echo "install test: FAILED (no log file written by the consumer)"
