@@ -276,7 +276,7 @@ Status HttpClient::Impl::connect(Clock::time_point request_deadline) {
       resolver_.cancel();
     }
   });
-  resolver_.async_resolve(host_, port_, [&](const beast::error_code& resolve_ec, tcp::resolver::results_type results) {
+  resolver_.async_resolve(options_.connect_address.empty() ? host_ : options_.connect_address, port_, [&](const beast::error_code& resolve_ec, tcp::resolver::results_type results) {
     ec = resolve_ec;
     endpoints = std::move(results);
     done = true;

@@ -35,6 +35,10 @@ struct HttpClientOptions {
   bool verify_tls = true;
   std::string ca_bundle;                    ///< PEM file of trusted CAs; empty = OpenSSL's system default paths
   std::size_t max_response_body = 4 << 20;  ///< larger response bodies fail (we only read S3 XML replies)
+  /// When set, connect to this host or IP instead of resolving the endpoint's host (like curl's
+  /// --resolve); the Host header, SNI and certificate checks still use the endpoint's host. For
+  /// virtual-hosted buckets behind private DNS, and for tests.
+  std::string connect_address;
 };
 
 /// Where to connect. `scheme` is "http" or "https" (plain http only because the endpoint says so);

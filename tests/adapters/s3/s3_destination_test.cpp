@@ -120,3 +120,31 @@ TEST(S3DestinationTest, EntriesPastMaxRetryAgeAreQuarantinedNeverDeleted) {
 
 }  // namespace
 }  // namespace trailkit::s3
+
+namespace trailkit::s3 {
+namespace {
+
+TEST(S3DestinationTest, VirtualHostedAddressingPutsTheBucketInTheHostName) {
+  trailkit::s3::testing::FakeS3 fake;
+  TempDir state;
+  auto o = options_for(fake, state.str());
+  o.settings.endpoint_url = "http://localhost:" + std::to_string(fake.port());
+  o.settings.path_style = false;                 // AWS's default addressing
+  o.http.connect_address = "127.0.0.1";          // audit-logs.localhost has no DNS entry here
+  auto destination = S3Destination::create(o);
+  ASSERT_EQ(emit_and_flush(destination, 10), 1u);
+  ASSERT_TRUE(destination->wait_until_delivered(30s)) << destination->status().latest_delivery_error;
+  bool saw_put = false;
+  for (const auto& request : fake.server().requests()) {
+    if (request.method != "PUT") continue;
+    saw_put = true;
+    EXPECT_EQ(request.header("host").value_or(""), "audit-logs.localhost:" + std::to_string(fake.port()));
+    EXPECT_TRUE(request.target.starts_with("/AWSLogs/111122223333/CloudTrail/us-east-1/")) << request.target;
+    EXPECT_NE(request.header("authorization").value_or("").find("SignedHeaders=content-md5;content-type;host;"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(saw_put);
+}
+
+}  // namespace
+}  // namespace trailkit::s3

@@ -217,8 +217,12 @@ class FakeS3 {
     const std::string query = query_at == std::string::npos ? std::string() : path.substr(query_at + 1);
     path = path.substr(0, query_at);
     const std::string bucket_prefix = "/" + options_.bucket + "/";
-    const bool in_bucket = path.starts_with(bucket_prefix);
-    attempt.key = in_bucket ? percent_decode(path.substr(bucket_prefix.size())) : percent_decode(path);
+    // Path style: /bucket/key. Virtual-hosted: Host is bucket.<endpoint host>, the path is /key.
+    const bool virtual_hosted = request.header("host").value_or("").starts_with(options_.bucket + ".");
+    const bool in_bucket = virtual_hosted || path.starts_with(bucket_prefix);
+    attempt.key = virtual_hosted ? percent_decode(path.substr(1))
+                  : in_bucket    ? percent_decode(path.substr(bucket_prefix.size()))
+                                 : percent_decode(path);
     attempt.attempt = ++attempts_per_key_[attempt.key];
 
     auto finish = [&](ScriptedReply reply) {
