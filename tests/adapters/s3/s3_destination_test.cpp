@@ -1,7 +1,10 @@
 // S3Destination behaviour beyond faults: SSE headers on the wire, and entries past max_retry_age.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "adapters/s3/support/fake_s3.hpp"
@@ -144,6 +147,58 @@ TEST(S3DestinationTest, VirtualHostedAddressingPutsTheBucketInTheHostName) {
               std::string::npos);
   }
   EXPECT_TRUE(saw_put);
+}
+
+}  // namespace
+}  // namespace trailkit::s3
+
+namespace trailkit::s3 {
+namespace {
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t total = 0, resident = 0;
+  statm >> total >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+TEST(S3DestinationTest, ALargeBacklogStaysOnDiskNotInMemory) {
+  // The bucket is unreachable (nothing listens on the port): 300 MB of sealed files pile up.
+  TempDir state;
+  S3DestinationOptions o;
+  o.bucket = "audit-logs";
+  o.state_dir = state.str();
+  o.settings.endpoint_url = "http://127.0.0.1:9";  // discard port: connection refused
+  o.settings.credentials = Credentials{"AKIDBACKLOG", "BACKLOG-TEST-SECRET", ""};
+  o.settings.region = "us-east-1";
+  o.fsync = false;  // durability is not what this test measures
+  o.error_handler = [](const ErrorReport&) {};
+  constexpr int kFiles = 1500;
+  const std::string chunk(200 * 1024, 'z');
+  std::size_t baseline = 0;
+  {
+    auto destination = S3Destination::create(o);
+    baseline = resident_bytes();
+    for (int i = 0; i < kFiles; ++i) {
+      Status status;
+      auto writer = destination->begin_object(status);
+      ASSERT_TRUE(writer) << status.message();
+      ASSERT_TRUE(writer->write(chunk).is_ok());
+      ASSERT_TRUE(writer->commit("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/21/f" + std::to_string(i) +
+                                 ".json.gz").is_ok());
+    }
+    EXPECT_EQ(destination->status().backlog_objects, static_cast<std::uint64_t>(kFiles));
+    EXPECT_LT(resident_bytes() - std::min(baseline, resident_bytes()), std::size_t{32} << 20);
+    destination->shutdown(5s);
+  }
+  // A restart lists the backlog from the entry headers; payloads stay on disk.
+  auto destination = S3Destination::create(o);
+  const DeliveryStatus status = destination->status();
+  EXPECT_EQ(status.backlog_objects, static_cast<std::uint64_t>(kFiles));
+  EXPECT_EQ(status.backlog_bytes, static_cast<std::uint64_t>(kFiles) * chunk.size());
+  EXPECT_LT(resident_bytes() - std::min(baseline, resident_bytes()), std::size_t{32} << 20)
+      << "resident memory grew with a " << status.backlog_bytes / (1 << 20) << " MiB backlog";
+  destination->shutdown(5s);
 }
 
 }  // namespace
