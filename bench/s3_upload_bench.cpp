@@ -35,41 +35,6 @@ namespace {
 using trailkit::s3::ObjectBody;
 using trailkit::s3::S3Client;
 
-// SHA-256 (hex) and MD5 (base64) of the whole file, read in 1 MiB pieces.
-bool digest_file(int fd, std::uint64_t length, std::string& sha256_hex, std::string& md5_base64) {
-  EVP_MD_CTX* sha = EVP_MD_CTX_new();
-  EVP_MD_CTX* md5 = EVP_MD_CTX_new();
-  bool ok = sha && md5 && EVP_DigestInit_ex(sha, EVP_sha256(), nullptr) == 1 &&
-            EVP_DigestInit_ex(md5, EVP_md5(), nullptr) == 1;
-  std::string buffer(1 << 20, '\0');
-  for (std::uint64_t offset = 0; ok && offset < length;) {
-    const ssize_t got = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(offset));
-    if (got <= 0) ok = false;
-    if (!ok) break;
-    EVP_DigestUpdate(sha, buffer.data(), static_cast<std::size_t>(got));
-    EVP_DigestUpdate(md5, buffer.data(), static_cast<std::size_t>(got));
-    offset += static_cast<std::uint64_t>(got);
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (ok && EVP_DigestFinal_ex(sha, digest, &size) == 1) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    sha256_hex.clear();
-    for (unsigned i = 0; i < size; ++i) {
-      sha256_hex.push_back(kHex[digest[i] >> 4]);
-      sha256_hex.push_back(kHex[digest[i] & 15]);
-    }
-  }
-  if (ok && EVP_DigestFinal_ex(md5, digest, &size) == 1) {
-    unsigned char b64[64];
-    const int n = EVP_EncodeBlock(b64, digest, static_cast<int>(size));
-    md5_base64.assign(reinterpret_cast<const char*>(b64), static_cast<std::size_t>(n));
-  }
-  EVP_MD_CTX_free(sha);
-  EVP_MD_CTX_free(md5);
-  return ok;
-}
-
 // Best wall time of `repeats` runs of `upload`; exits on the first failure.
 double best_seconds(int repeats, const std::function<trailkit::Status()>& upload, const char* mode) {
   double best = 1e30;
@@ -118,7 +83,7 @@ int main(int argc, char** argv) {
   S3Client client(options);
 
   ObjectBody body{fd, 0, length, {}, {}};
-  if (!digest_file(fd, length, body.sha256_hex, body.md5_base64)) {
+  if (!trailkit::s3::digest_file_range(fd, 0, length, body.sha256_hex, body.md5_base64)) {
     std::perror("reading the object");
     return 1;
   }
@@ -130,7 +95,7 @@ int main(int argc, char** argv) {
          best_seconds(repeats, [&] { return client.put_object(bucket, "bench/put", body, metadata); }, "put_object"));
   report("put_object+hash", length, best_seconds(repeats, [&] {
            ObjectBody hashed{fd, 0, length, {}, {}};
-           if (!digest_file(fd, length, hashed.sha256_hex, hashed.md5_base64)) {
+           if (!trailkit::s3::digest_file_range(fd, 0, length, hashed.sha256_hex, hashed.md5_base64)) {
              return trailkit::Status::error(trailkit::ErrorKind::kTransient, "reading the object failed");
            }
            return client.put_object(bucket, "bench/put", hashed, metadata);

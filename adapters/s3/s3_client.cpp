@@ -27,8 +27,10 @@ std::optional<std::int64_t> parse_http_date(const std::string& value) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
-// SHA-256 (hex) and MD5 (base64) of a byte range of a file, read in 1 MiB pieces.
-bool digest_range(int fd, std::uint64_t offset, std::uint64_t length, std::string& sha256_hex, std::string& md5_b64) {
+}  // namespace
+
+bool digest_file_range(int fd, std::uint64_t offset, std::uint64_t length, std::string& sha256_hex,
+                       std::string& md5_b64) {
   EVP_MD_CTX* sha = EVP_MD_CTX_new();
   EVP_MD_CTX* md5 = EVP_MD_CTX_new();
   bool ok = sha && md5 && EVP_DigestInit_ex(sha, EVP_sha256(), nullptr) == 1 &&
@@ -69,8 +71,6 @@ bool digest_range(int fd, std::uint64_t offset, std::uint64_t length, std::strin
   EVP_MD_CTX_free(md5);
   return ok;
 }
-
-}  // namespace
 
 struct S3Client::Call {
   std::string method;
@@ -246,7 +246,7 @@ Status S3Client::put_object_multipart(const std::string& bucket, const std::stri
     upload.key = key;
     upload.query = {{"partNumber", std::to_string(part)}, {"uploadId", upload_id}};
     std::string md5;
-    if (!digest_range(body.fd, body.offset + done, length, upload.payload_sha256_hex, md5)) {
+    if (!digest_file_range(body.fd, body.offset + done, length, upload.payload_sha256_hex, md5)) {
       abort_multipart(bucket, key, upload_id);
       return Status::error(ErrorKind::kTransient, "reading part " + std::to_string(part) + " of the spooled file failed");
     }

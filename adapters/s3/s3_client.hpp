@@ -54,6 +54,11 @@ struct ObjectBody {
 
 using Metadata = std::vector<std::pair<std::string, std::string>>;  ///< x-amz-meta-<name>: value
 
+/// SHA-256 (lower-case hex) and MD5 (base64, the Content-MD5 form) of `length` bytes of `fd` from
+/// `offset`, read in 1 MiB pieces. False on a read error. Thread-safe.
+bool digest_file_range(int fd, std::uint64_t offset, std::uint64_t length, std::string& sha256_hex,
+                       std::string& md5_base64);
+
 class S3Client {
  public:
   /// Throws std::invalid_argument naming the field (bad endpoint, SSE value, empty credentials).
