@@ -21,9 +21,8 @@ if(TRAILKIT_BUILD_ADAPTERS)
   # Found at the top level so tests and the CLI see Boost::headers too (the core never links it).
   find_package(Boost 1.81 CONFIG REQUIRED)
 endif()
-if(TRAILKIT_BUILD_CLI OR TRAILKIT_BUILD_TESTS OR TRAILKIT_BUILD_BENCH)
-  find_package(nlohmann_json 3.2 CONFIG REQUIRED)
-endif()
+# Header-only; the core uses it privately for its state-dir files (never in its public headers).
+find_package(nlohmann_json 3.2 CONFIG REQUIRED)
 
 function(trailkit_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor

@@ -27,6 +27,65 @@ std::optional<std::int64_t> parse_http_date(const std::string& value) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
+// Decodes the five XML entities and numeric character references of S3 XML text.
+std::string xml_unescape(const std::string& text) {
+  if (text.find('&') == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const std::size_t semi = text[i] == '&' ? text.find(';', i) : std::string::npos;
+    if (semi == std::string::npos) {
+      out.push_back(text[i]);
+      continue;
+    }
+    const std::string entity = text.substr(i + 1, semi - i - 1);
+    unsigned long code = 0;
+    if (entity == "amp") code = '&';
+    else if (entity == "lt") code = '<';
+    else if (entity == "gt") code = '>';
+    else if (entity == "quot") code = '"';
+    else if (entity == "apos") code = '\'';
+    else if (entity.size() > 1 && entity[0] == '#') {
+      code = entity[1] == 'x' ? std::strtoul(entity.c_str() + 2, nullptr, 16) : std::strtoul(entity.c_str() + 1, nullptr, 10);
+    }
+    if (code == 0 || code > 0x10FFFF) {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (code < 0x80) {  // UTF-8 encode
+      out.push_back(static_cast<char>(code));
+    } else if (code < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else if (code < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (code >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    }
+    i = semi;
+  }
+  return out;
+}
+
+// Every <inner> value inside each <outer> element of `body`, unescaped.
+std::vector<std::string> xml_values_in(const std::string& body, const std::string& outer, const std::string& inner) {
+  std::vector<std::string> values;
+  const std::string open = "<" + outer + ">";
+  const std::string close = "</" + outer + ">";
+  for (std::size_t at = body.find(open); at != std::string::npos; at = body.find(open, at)) {
+    const std::size_t end = body.find(close, at);
+    if (end == std::string::npos) break;
+    values.push_back(xml_unescape(xml_value(body.substr(at, end - at), inner)));
+    at = end + close.size();
+  }
+  return values;
+}
+
 }  // namespace
 
 bool digest_file_range(int fd, std::uint64_t offset, std::uint64_t length, std::string& sha256_hex,
@@ -277,6 +336,62 @@ Status S3Client::put_object_multipart(const std::string& bucket, const std::stri
     s = Status::error(classify(500, code), "CompleteMultipartUpload s3://" + bucket + "/" + key + " failed: " + code);
   }
   if (!s) abort_multipart(bucket, key, upload_id);
+  return s;
+}
+
+Status S3Client::get_object(const std::string& bucket, const std::string& key, std::string& body, Metadata& metadata,
+                            S3Reply* reply) noexcept {
+  Call call;
+  call.method = "GET";
+  call.bucket = bucket;
+  call.key = key;
+  call.payload_sha256_hex = sha256_hex("");
+  S3Reply local;
+  Status s = execute(call, reply ? reply : &local);
+  metadata.clear();
+  if (!s) return s;
+  body = std::move(call.response.body);
+  static constexpr std::string_view kPrefix = "x-amz-meta-";
+  for (const auto& [name, value] : call.response.headers) {
+    if (name.size() <= kPrefix.size()) continue;
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.compare(0, kPrefix.size(), kPrefix) == 0) metadata.emplace_back(lower.substr(kPrefix.size()), value);
+  }
+  return s;
+}
+
+Status S3Client::list_objects(const std::string& bucket, const std::string& prefix, const std::string& marker,
+                              const std::string& delimiter, ListObjectsPage& page, S3Reply* reply) noexcept {
+  Call call;
+  call.method = "GET";
+  call.bucket = bucket;
+  if (!delimiter.empty()) call.query.emplace_back("delimiter", delimiter);
+  if (!marker.empty()) call.query.emplace_back("marker", marker);
+  call.query.emplace_back("prefix", prefix);
+  call.payload_sha256_hex = sha256_hex("");
+  page = ListObjectsPage{};
+  Status s = execute(call, reply);
+  if (!s) return s;
+  try {
+    const std::string& xml = call.response.body;
+    page.keys = xml_values_in(xml, "Contents", "Key");
+    page.common_prefixes = xml_values_in(xml, "CommonPrefixes", "Prefix");
+    page.is_truncated = xml_value(xml, "IsTruncated") == "true";
+    page.next_marker = xml_unescape(xml_value(xml, "NextMarker"));
+    if (page.is_truncated && page.next_marker.empty()) {
+      // Without a delimiter S3 omits NextMarker: continue after the greatest key or prefix returned.
+      const std::string last_key = page.keys.empty() ? "" : page.keys.back();
+      const std::string last_prefix = page.common_prefixes.empty() ? "" : page.common_prefixes.back();
+      page.next_marker = std::max(last_key, last_prefix);
+      if (page.next_marker.empty()) {
+        return Status::error(ErrorKind::kTransient, "ListObjects s3://" + bucket + "/" + prefix +
+                                                        ": truncated reply without keys or NextMarker");
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::error(ErrorKind::kTransient, std::string("ListObjects reply could not be read: ") + e.what());
+  }
   return s;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // S3Client — the few S3 calls trailkit needs: PutObject and multipart upload (create, upload part,
-// complete, abort), signed with our SigV4 signer, over one keep-alive HttpClient.
+// complete, abort), and for `trailkit validate` GetObject and ListObjects (V1), signed with our SigV4 signer, over one keep-alive HttpClient.
 //
 // Failures are classified before anyone retries (aws-c-s3's habit):
 //   kTransient  network errors, 5xx, 400 BadDigest/RequestTimeout, RequestTimeTooSkewed (after
@@ -73,6 +73,24 @@ class S3Client {
   /// failure the upload is aborted (no orphaned parts) and the error returned.
   Status put_object_multipart(const std::string& bucket, const std::string& key, const ObjectBody& body,
                               const Metadata& metadata, std::uint64_t part_size, S3Reply* reply = nullptr) noexcept;
+
+  /// GET of a whole object (for `trailkit validate`): `body` gets the bytes (at most
+  /// options.http.max_response_body), `metadata` the x-amz-meta-* headers (names lower case, without
+  /// the prefix). A missing key fails with reply->error_code "NoSuchKey" (HTTP 404).
+  Status get_object(const std::string& bucket, const std::string& key, std::string& body, Metadata& metadata,
+                    S3Reply* reply = nullptr) noexcept;
+
+  /// One page of ListObjects (V1) with Prefix, Marker and, when not empty, Delimiter (then
+  /// `common_prefixes` holds the CommonPrefixes). Keys come in S3's byte order; when `is_truncated`,
+  /// ask again with `next_marker` (S3's NextMarker, or the last key/prefix when S3 omits it).
+  struct ListObjectsPage {
+    std::vector<std::string> keys;
+    std::vector<std::string> common_prefixes;
+    bool is_truncated = false;
+    std::string next_marker;
+  };
+  Status list_objects(const std::string& bucket, const std::string& prefix, const std::string& marker,
+                      const std::string& delimiter, ListObjectsPage& page, S3Reply* reply = nullptr) noexcept;
 
   /// Seconds added to the local clock when signing (learned from RequestTimeTooSkewed replies).
   std::int64_t clock_offset_seconds() const noexcept { return clock_offset_; }

@@ -48,9 +48,17 @@ class SpoolObjectWriter final : public ObjectWriter {
   SpoolObjectWriter(std::unique_ptr<trailkit::detail::Spool::Writer> writer, std::function<void()> on_commit)
       : writer_(std::move(writer)), on_commit_(std::move(on_commit)) {}
   Status write(std::string_view bytes) noexcept override { return writer_->write(bytes); }
-  Status commit(std::string_view key) noexcept override {
-    // Durable in the spool (fsync + rename) before the recorder counts the file as written.
-    Status s = writer_->commit(key, {});
+  Status commit(std::string_view key) noexcept override { return commit(key, ObjectMetadata{}); }
+  Status commit(std::string_view key, const ObjectMetadata& metadata) noexcept override {
+    // Durable in the spool (fsync + rename) before the recorder counts the file as written. The
+    // metadata rides in the entry header and is sent as x-amz-meta-* with the upload.
+    std::vector<std::pair<std::string, std::string>> copy;
+    try {
+      copy = metadata;
+    } catch (...) {
+      return Status::error(ErrorKind::kTransient, "out of memory copying object metadata");
+    }
+    Status s = writer_->commit(key, std::move(copy));
     if (s) on_commit_();
     return s;
   }
@@ -124,6 +132,7 @@ class S3Destination::Impl {
     });
   }
 
+  const std::string& bucket() const noexcept { return options_.bucket; }
   std::string describe() const {
     return "s3://" + options_.bucket + " (" + s3::describe(settings_) + ")";
   }
@@ -308,6 +317,7 @@ S3Destination::S3Destination(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 S3Destination::~S3Destination() = default;
 std::unique_ptr<ObjectWriter> S3Destination::begin_object(Status& status) noexcept { return impl_->begin_object(status); }
 std::string S3Destination::describe() const { return impl_->describe(); }
+std::string S3Destination::bucket_name() const { return impl_->bucket(); }
 DeliveryStatus S3Destination::status() const { return impl_->status(); }
 bool S3Destination::wait_until_delivered(std::chrono::milliseconds timeout) { return impl_->wait_until_delivered(timeout); }
 void S3Destination::shutdown(std::chrono::milliseconds timeout) { impl_->shutdown(timeout); }

@@ -72,6 +72,7 @@ class S3Destination final : public Destination {
 
   std::unique_ptr<ObjectWriter> begin_object(Status& status) noexcept override;
   std::string describe() const override;
+  std::string bucket_name() const override;
 
   DeliveryStatus status() const;
   /// Waits until every spooled object was confirmed by the bucket; false on timeout.

@@ -265,7 +265,9 @@ SignedRequest sign(const SigningRequest& request, const Credentials& credentials
   bool caller_checksum = false;
   for (const auto& [name, value] : request.headers) {
     std::string lower = lower_ascii(name);
-    if (std::find(kUnsignedHeaders.begin(), kUnsignedHeaders.end(), lower) != kUnsignedHeaders.end()) continue;
+    if (!params.sign_every_given_header &&
+        std::find(kUnsignedHeaders.begin(), kUnsignedHeaders.end(), lower) != kUnsignedHeaders.end())
+      continue;
     if (lower == "authorization" || lower == "x-amz-date") continue;
     if (has_token && lower == "x-amz-security-token") continue;
     if (lower == "x-amz-content-sha256") {

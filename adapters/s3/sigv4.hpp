@@ -83,6 +83,10 @@ struct SigningParams {
   /// S3: no path normalisation, path encoded once, `x-amz-content-sha256` added and signed.
   /// Otherwise the generic aws4 test-suite rules (see the file comment).
   bool s3_rules = true;
+  /// Server side (adapters/api/sigv4_verifier): sign every header given, skipping none of the
+  /// blacklist above, because there the client's `SignedHeaders` list decides what was signed and
+  /// the verifier passes exactly those headers. Signers leave it false.
+  bool sign_every_given_header = false;
 };
 
 struct SignedRequest {

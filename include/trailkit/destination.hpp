@@ -8,10 +8,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "trailkit/status.hpp"
 
 namespace trailkit {
+
+/// User metadata of an object, name -> value (S3: `x-amz-meta-<name>`). Digest files carry
+/// `signature` and `signature-algorithm` (cloudtrail-spec §4.3). Plain value type.
+using ObjectMetadata = std::vector<std::pair<std::string, std::string>>;
 
 /// One object being written. Thread contract: used by the worker thread only, never concurrently.
 class ObjectWriter {
@@ -24,6 +30,15 @@ class ObjectWriter {
   /// `AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/..._Ab12Cd34Ef56Gh78.json.gz`).
   /// After success the writer is finished. On failure the caller may retry commit or abort.
   virtual Status commit(std::string_view key) noexcept = 0;
+  /// commit() plus user metadata stored with the object (atomically: the object never appears
+  /// without it). The default refuses non-empty metadata with kInvalidArgument, so a destination
+  /// that cannot keep metadata fails loudly instead of dropping digest signatures.
+  virtual Status commit(std::string_view key, const ObjectMetadata& metadata) noexcept {
+    if (!metadata.empty()) {
+      return Status::error(ErrorKind::kInvalidArgument, "this destination cannot store object metadata");
+    }
+    return commit(key);
+  }
   /// Discards the object. Idempotent; also what the destructor does for an uncommitted writer.
   virtual void abort() noexcept = 0;
 };
@@ -37,6 +52,9 @@ class Destination {
   virtual std::unique_ptr<ObjectWriter> begin_object(Status& status) noexcept = 0;
   /// A short description for logs and the demo summary (e.g. `file:///abs/path`). No secrets.
   virtual std::string describe() const = 0;
+  /// The bucket name objects land in (written into digests as s3Bucket / digestS3Bucket); "" when
+  /// the destination has none (the recorder then uses DigestOptions::bucket_name).
+  virtual std::string bucket_name() const { return {}; }
 };
 
 }  // namespace trailkit

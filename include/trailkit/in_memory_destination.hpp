@@ -22,9 +22,12 @@ class InMemoryDestination final : public Destination {
 
   std::unique_ptr<ObjectWriter> begin_object(Status& status) noexcept override;
   std::string describe() const override { return "memory://"; }
+  std::string bucket_name() const override { return "in-memory"; }
 
   /// Committed objects, key -> bytes exactly as written.
   std::map<std::string, std::string> objects() const;
+  /// The metadata an object was committed with (empty when none or no such object).
+  ObjectMetadata metadata(const std::string& key) const;
   std::size_t object_count() const;
   /// Objects begun and neither committed nor aborted yet.
   std::size_t open_writers() const;

@@ -82,6 +82,32 @@ struct SealedFile {
   std::int64_t oldest_event_time = 0;  ///< epoch seconds
   std::int64_t newest_event_time = 0;
   std::int64_t delivery_time = 0;      ///< epoch seconds (the minute in the name)
+  /// Lower-case hex SHA-256 of the uncompressed file (its digest `hashValue`); "" when digests are off.
+  std::string sha256_hex;
+};
+
+/// Log-file integrity validation: CloudTrail's digest chain (cloudtrail-spec §4). Every `interval`
+/// the recorder writes, for each account and region it has written to, a digest listing the log
+/// files delivered in that window with their SHA-256, signed with RSA (SHA256withRSA) and chained to
+/// the previous digest, through the same destination as the log files. The chain state lives in
+/// `RecorderOptions::state_dir`, so a restart continues the chain; a lost state dir starts a new one.
+/// Thread contract: plain value type, read once when the recorder is created.
+struct DigestOptions {
+  /// CloudTrail's LogFileValidationEnabled. Needs `RecorderOptions::state_dir`.
+  bool enabled = false;
+  /// Digest window (CloudTrail: one hour). 1 s .. 24 h; short intervals are for tests and demos.
+  std::chrono::seconds interval = std::chrono::hours(1);
+  /// PEM RSA private key (>= 2048 bits) that signs digests. "" = `<state_dir>/keys/digest-key.pem`,
+  /// generated on first use. A key different from the last run's is a rotation: the old public key
+  /// stays listed (with its validity window) and the chain continues.
+  std::string private_key_file;
+  /// Accept a key file readable by group or others (refused by default, like ssh).
+  bool allow_insecure_key_permissions = false;
+  /// Bucket name written into digests; "" = the destination's (S3 bucket, local root's base name).
+  std::string bucket_name;
+
+  /// Throws std::invalid_argument naming the field and the rule.
+  void validate() const;
 };
 
 /// Options of a Recorder. Defaults are stated per field; `validate()` is called by Recorder::create.
@@ -129,6 +155,12 @@ struct RecorderOptions {
   /// Called on the worker thread after each file is delivered.
   std::function<void(const SealedFile&)> on_file_sealed;
 
+  /// Directory for state shared with `trailkit serve` / `trailkit validate`: trail.json,
+  /// trail-status.json, public-keys.json, the digest chain and the default signing key. Locked by
+  /// one recorder at a time. "" = keep no state (then digests cannot be enabled).
+  std::string state_dir;
+  DigestOptions digest;
+
   /// How long the destructor waits for a clean shutdown.
   std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(30);
 
@@ -159,6 +191,8 @@ struct Stats {
   std::uint64_t fields_truncated = 0;  ///< 1 KB fields cut (spec §9.1)
   std::uint64_t fields_omitted = 0;    ///< JSON values replaced by the omission marker
   std::uint64_t delivery_errors = 0;   ///< failed destination calls (each retried)
+  std::uint64_t digests_written = 0;   ///< digest files delivered
+  std::uint64_t digest_errors = 0;     ///< failed digest deliveries or state writes (each retried)
 };
 
 class RecorderImpl;

@@ -23,6 +23,8 @@ struct Batcher::OpenFile {
   std::string region;
   std::unique_ptr<ObjectWriter> writer;
   std::unique_ptr<Compressor> compressor;
+  std::unique_ptr<Sha256> hash;  // of the uncompressed bytes, when digests are on
+  std::string sha256_hex;
   JsonBuffer json;        // uncompressed chunk being filled
   JsonBuffer compressed;  // compressed bytes not yet accepted by the writer
   std::string key;        // chosen when sealing starts; kept across commit retries
@@ -41,8 +43,8 @@ struct Batcher::OpenFile {
 };
 
 Batcher::Batcher(const RecorderOptions& options, Destination& destination, const Clock& clock,
-                 ErrorReporter& errors, BatchCounters& counters)
-    : options_(options), destination_(destination), clock_(clock), errors_(errors), counters_(counters),
+                 ErrorReporter& errors, BatchCounters& counters, TrailState* trail)
+    : options_(options), trail_(trail), hash_files_(trail && trail->digests_enabled()), destination_(destination), clock_(clock), errors_(errors), counters_(counters),
       formatter_(options.limits, options.account_id, options.region),
       roll_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(options.roll_interval).count()) {}
 
@@ -79,6 +81,7 @@ Batcher::OpenFile& Batcher::file_for(std::string_view account, std::string_view 
   file->account.assign(account);
   file->region.assign(region);
   file->compressor = make_compressor(options_.compression);
+  if (hash_files_) file->hash = std::make_unique<Sha256>();
   file->json.reserve(kChunkBytes + 4096);
   file->opened_ns = clock_.monotonic_now_ns();
   if (Status s = file->compressor->begin(); !s) mark_failed(*file, s, "compress");
@@ -110,6 +113,7 @@ void Batcher::add(const DecodedEvent& record) {
 
 void Batcher::compress_chunk(OpenFile& file) {
   const std::size_t before = file.compressed.size();
+  if (file.hash) file.hash->update(file.json.view());
   if (Status s = file.compressor->update(file.json.view(), file.compressed); !s) {
     // A codec failure is not retriable with the same stream; it is reported and the chunk kept
     // so the counters stay honest. It does not happen with valid input and enough memory.
@@ -127,6 +131,11 @@ void Batcher::begin_seal(OpenFile& file) {
   file.json.literal("]}");
   file.uncompressed_bytes += 14;  // {"Records":[ and ]}
   const std::size_t before = file.compressed.size();
+  if (file.hash) {
+    file.hash->update(file.json.view());
+    file.sha256_hex = file.hash->finish_hex();
+    file.hash.reset();
+  }
   if (!file.json.empty()) {
     if (Status s = file.compressor->update(file.json.view(), file.compressed); !s) {
       errors_.report(s.kind(), "compress", s.message());
@@ -204,11 +213,13 @@ bool Batcher::pump(OpenFile& file) {
   // Release: a stats() reader that sees this `written` also sees the accepted increments of these
   // records (they happened-before the worker consumed them).
   counters_.written.fetch_add(file.records, std::memory_order_release);
-  if (options_.on_file_sealed) {
+  if (options_.on_file_sealed || trail_) {
     SealedFile sealed{file.key,       file.account,          file.region,
                       file.records,   file.uncompressed_bytes, file.compressed_bytes,
-                      file.records ? file.oldest : 0, file.records ? file.newest : 0, file.delivery_time};
-    try {
+                      file.records ? file.oldest : 0, file.records ? file.newest : 0, file.delivery_time,
+                      file.sha256_hex};
+    if (trail_) trail_->on_log_file(sealed);
+    if (options_.on_file_sealed) try {
       options_.on_file_sealed(sealed);
     } catch (...) {
       errors_.report(ErrorKind::kPermanent, "callback", "on_file_sealed threw an exception; ignored");
@@ -229,9 +240,10 @@ void Batcher::mark_failed(OpenFile& file, const Status& status, const char* step
   // Full jitter (AWS architecture blog): sleep uniformly in [0, backoff].
   const std::int64_t jitter = static_cast<std::int64_t>(random_.next() % static_cast<std::uint64_t>(file.backoff_ns));
   file.retry_at_ns = clock_.monotonic_now_ns() + jitter;
-  errors_.report(status.kind(), "deliver",
-                 std::string(step) + " of " + (file.key.empty() ? std::string("a log file") : file.key) + " at " +
-                     destination_.describe() + " failed: " + status.message() + " (will retry)");
+  std::string message = std::string(step) + " of " + (file.key.empty() ? std::string("a log file") : file.key) +
+                        " at " + destination_.describe() + " failed: " + status.message();
+  if (trail_) trail_->on_delivery_error(message);
+  errors_.report(status.kind(), "deliver", message + " (will retry)");
 }
 
 void Batcher::retry_io() {

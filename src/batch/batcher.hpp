@@ -20,6 +20,8 @@
 #include "common/error_reporter.hpp"
 #include "common/fast_random.hpp"
 #include "compress/compressor.hpp"
+#include "digest/crypto.hpp"
+#include "digest/trail_state.hpp"
 #include "emit/event_codec.hpp"
 #include "serialize/json_buffer.hpp"
 #include "serialize/record_formatter.hpp"
@@ -44,8 +46,10 @@ class Batcher {
  public:
   static constexpr std::size_t kChunkBytes = 256 * 1024;
 
+  /// `trail` (nullable) hears of every delivered file and delivery error; when it has digests
+  /// enabled, each file's uncompressed bytes are hashed (SHA-256) as they are compressed.
   Batcher(const RecorderOptions& options, Destination& destination, const Clock& clock, ErrorReporter& errors,
-          BatchCounters& counters);
+          BatchCounters& counters, TrailState* trail = nullptr);
   ~Batcher();
 
   /// Serializes one record into its (account, region) file. Precondition: !stalled().
@@ -82,6 +86,8 @@ class Batcher {
   void sync_format_counters();
 
   const RecorderOptions& options_;
+  TrailState* trail_ = nullptr;
+  bool hash_files_ = false;
   Destination& destination_;
   const Clock& clock_;
   ErrorReporter& errors_;

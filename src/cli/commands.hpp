@@ -20,4 +20,14 @@ void add_demo_command(CLI::App& app, int& exit_code);
 /// `trailkit cat`: prints the records of .json.gz / .json.zst log files, one per line.
 void add_cat_command(CLI::App& app, int& exit_code);
 
+/// `trailkit keygen`: writes a new RSA-2048 digest signing key (mode 0600, never overwrites).
+void add_keygen_command(CLI::App& app, int& exit_code);
+
+/// `trailkit serve`: the CloudTrail-compatible API endpoint (JSON 1.1, SigV4) over a state dir.
+void add_serve_command(CLI::App& app, int& exit_code);
+
+/// `trailkit validate`: validates the digest chain and log files like `aws cloudtrail validate-logs`,
+/// and also catches tail truncation and chain gaps.
+void add_validate_command(CLI::App& app, int& exit_code);
+
 }  // namespace trailkit::cli

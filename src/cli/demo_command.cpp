@@ -38,7 +38,11 @@ struct DemoArgs {
   std::vector<std::string> regions;  // empty = us-east-1
   std::string trail_name = "trailkit-demo";
   std::string endpoint_url;              // S3 endpoint (moto, MinIO, LocalStack); default from env / ~/.aws
-  std::string state_dir = "./.trailkit";  // the S3 spool
+  std::string state_dir = "./.trailkit";  // S3 spool, digest chain, signing key, trail.json
+  double digest_interval_seconds = 3600;  // CloudTrail: one hour
+  std::string key_file;                   // "" = <state_dir>/keys/digest-key.pem, generated once
+  bool no_digests = false;
+  bool allow_insecure_key = false;
   std::string s3_preset;                 // aws | localstack | minio
   double delivery_timeout_seconds = 60;  // how long to wait for the bucket to confirm everything
 };
@@ -125,6 +129,11 @@ int run_demo(DemoArgs args) {
     } else {
       options.local_directory.root = args.destination;
     }
+    options.state_dir = args.state_dir;
+    options.digest.enabled = !args.no_digests;
+    options.digest.interval = std::chrono::seconds(std::llround(args.digest_interval_seconds));
+    options.digest.private_key_file = args.key_file;
+    options.digest.allow_insecure_key_permissions = args.allow_insecure_key;
     options.on_file_sealed = [&](const SealedFile& file) {
       const std::lock_guard lock(sealed_mutex);
       sealed.push_back(file);
@@ -228,6 +237,11 @@ int run_demo(DemoArgs args) {
                 static_cast<unsigned long long>(d.quarantined), static_cast<unsigned long long>(d.failed_attempts),
                 d.latest_delivery_error.empty() ? "" : "; latest error: ", d.latest_delivery_error.c_str());
   }
+  if (!args.no_digests) {
+    std::printf("digest files written: %llu (every %.0f s and at shutdown; state in %s)%s\n",
+                static_cast<unsigned long long>(stats.digests_written), args.digest_interval_seconds,
+                args.state_dir.c_str(), stats.digest_errors != 0 ? "; some digest deliveries failed and are retried" : "");
+  }
   if (!shut_down) std::fprintf(stderr, "trailkit demo: shutdown did not finish within 30 s\n");
   if (!delivered) std::fprintf(stderr, "trailkit demo: not every file reached the bucket (kept in the spool)\n");
   return shut_down && delivered && stats.dropped == 0 ? kExitOk : kExitFailure;
@@ -241,7 +255,18 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   demo->add_option("--destination", args->destination, "A local directory, or s3://BUCKET[/PREFIX]")
       ->capture_default_str();
   demo->add_option("--endpoint-url", args->endpoint_url, "S3 endpoint (default: AWS_ENDPOINT_URL_S3, ~/.aws, AWS)");
-  demo->add_option("--state-dir", args->state_dir, "Where the S3 spool is kept")->capture_default_str();
+  demo->add_option("--state-dir", args->state_dir,
+                   "State directory: S3 spool, digest chain, signing key, trail.json (read by `trailkit serve`)")
+      ->capture_default_str();
+  demo->add_option("--digest-interval", args->digest_interval_seconds,
+                   "Seconds per digest file (log-file integrity validation; CloudTrail: 3600)")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  demo->add_option("--key", args->key_file,
+                   "PEM RSA private key that signs digests (default: STATE_DIR/keys/digest-key.pem, generated once)");
+  demo->add_flag("--allow-insecure-key", args->allow_insecure_key,
+                 "Accept a signing key file readable by group or others");
+  demo->add_flag("--no-digests", args->no_digests, "Do not write digest files");
   demo->add_option("--s3-preset", args->s3_preset, "S3 preset: aws, localstack (:4566 test/test), minio (:9000)")
       ->check(CLI::IsMember({"aws", "localstack", "minio"}));
   demo->add_option("--delivery-timeout", args->delivery_timeout_seconds,

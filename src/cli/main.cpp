@@ -1,4 +1,5 @@
-// `trailkit` — command-line tool: `demo` (simulated service -> log files) and `cat` (read them).
+// `trailkit` — command-line tool: `demo` (simulated service -> log files), `cat` (read them),
+// `keygen` (digest signing key), `serve` (CloudTrail API endpoint), `validate` (digest chain).
 
 #include <CLI/CLI.hpp>
 
@@ -16,6 +17,9 @@ int main(int argc, char** argv) {
   int exit_code = trailkit::cli::kExitOk;
   trailkit::cli::add_demo_command(app, exit_code);
   trailkit::cli::add_cat_command(app, exit_code);
+  trailkit::cli::add_keygen_command(app, exit_code);
+  trailkit::cli::add_serve_command(app, exit_code);
+  trailkit::cli::add_validate_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

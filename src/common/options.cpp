@@ -59,6 +59,21 @@ void RecorderOptions::validate() const {
   if (block_timeout.count() < 0) fail("block_timeout must not be negative");
   if (!destination) local_directory.validate();
   if (error_reports_per_minute == 0) fail("error_reports_per_minute must be at least 1");
+  if (state_dir.find('\0') != std::string::npos) fail("state_dir must not contain a NUL byte");
+  digest.validate();
+  if (digest.enabled && state_dir.empty()) {
+    fail("digest.enabled needs state_dir: the digest chain and signing key are kept there");
+  }
+}
+
+void DigestOptions::validate() const {
+  if (interval < std::chrono::seconds(1) || interval > std::chrono::hours(24)) {
+    fail("digest.interval must be between 1 second and 24 hours");
+  }
+  if (private_key_file.find('\0') != std::string::npos) fail("digest.private_key_file must not contain a NUL byte");
+  if (!bucket_name.empty() && (bucket_name.size() > 255 || bucket_name.find_first_of("/\0") != std::string::npos)) {
+    fail("digest.bucket_name must be at most 255 characters without '/' or NUL");
+  }
 }
 
 RecorderOptions RecorderOptions::from_env() {

@@ -5,6 +5,7 @@ namespace trailkit {
 struct InMemoryDestination::State {
   mutable std::mutex mutex;
   std::map<std::string, std::string> objects;
+  std::map<std::string, ObjectMetadata> metadata;
   std::size_t open_writers = 0;
   std::size_t fail_writes = 0;
   std::size_t fail_commits = 0;
@@ -31,7 +32,8 @@ class InMemoryObjectWriter final : public ObjectWriter {
     return Status::ok();
   }
 
-  Status commit(std::string_view key) noexcept override {
+  Status commit(std::string_view key) noexcept override { return commit(key, ObjectMetadata{}); }
+  Status commit(std::string_view key, const ObjectMetadata& metadata) noexcept override {
     std::lock_guard lock(state_->mutex);
     if (done_) return Status::error(ErrorKind::kInvalidArgument, "object already finished");
     if (state_->unavailable || state_->fail_commits > 0) {
@@ -42,6 +44,7 @@ class InMemoryObjectWriter final : public ObjectWriter {
     }
     auto [it, inserted] = state_->objects.emplace(std::string(key), std::move(data_));
     if (!inserted) return Status::error(ErrorKind::kPermanent, "object " + std::string(key) + " already exists");
+    if (!metadata.empty()) state_->metadata[it->first] = metadata;
     done_ = true;
     --state_->open_writers;
     return Status::ok();
@@ -78,6 +81,11 @@ std::unique_ptr<ObjectWriter> InMemoryDestination::begin_object(Status& status) 
 std::map<std::string, std::string> InMemoryDestination::objects() const {
   std::lock_guard lock(state_->mutex);
   return state_->objects;
+}
+ObjectMetadata InMemoryDestination::metadata(const std::string& key) const {
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->metadata.find(key);
+  return it == state_->metadata.end() ? ObjectMetadata{} : it->second;
 }
 std::size_t InMemoryDestination::object_count() const {
   std::lock_guard lock(state_->mutex);

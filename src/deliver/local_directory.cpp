@@ -14,6 +14,8 @@
 #include <system_error>
 
 #include "batch/object_key.hpp"
+#include "serialize/json_buffer.hpp"
+#include "serialize/json_escape.hpp"
 
 namespace trailkit {
 
@@ -50,7 +52,9 @@ class LocalDirectoryWriter final : public ObjectWriter {
     return Status::ok();
   }
 
-  Status commit(std::string_view key) noexcept override {
+  Status commit(std::string_view key) noexcept override { return commit(key, ObjectMetadata{}); }
+
+  Status commit(std::string_view key, const ObjectMetadata& metadata) noexcept override {
     if (state_ == State::kRenamed) {
       // Only the directory fsync is left; the object is already visible under committed_key_.
       if (key != committed_key_) return not_writable("commit");
@@ -58,6 +62,11 @@ class LocalDirectoryWriter final : public ObjectWriter {
     }
     if (state_ != State::kWriting) return not_writable("commit");
     if (Status refused = check_key(key); !refused) return refused;
+    if (!metadata.empty()) {
+      // The sidecar goes first, so the object never appears without its metadata (a crash between
+      // the two leaves only a sidecar, which the retried commit replaces).
+      if (Status written = write_sidecar(key, metadata); !written) return written;
+    }
     if (tail_dirty_) {
       if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
         return Status::error(ErrorKind::kTransient, "truncating " + temp_path() + " failed: " + error_text(errno));
@@ -109,8 +118,9 @@ class LocalDirectoryWriter final : public ObjectWriter {
 
   static Status check_key(std::string_view key) {
     std::string problem = check_relative_path("object key", key);
-    if (problem.empty() && key.substr(0, key.find('/')) == kLocalTempDirectory) {
-      problem = "object key " + quote_for_message(key) + ": must not be inside " + std::string(kLocalTempDirectory);
+    const std::string_view top = key.substr(0, key.find('/'));
+    if (problem.empty() && (top == kLocalTempDirectory || top == kLocalMetadataDirectory)) {
+      problem = "object key " + quote_for_message(key) + ": must not be inside " + std::string(top);
     }
     if (problem.empty()) return Status::ok();
     return Status::error(ErrorKind::kInvalidArgument, std::move(problem));
@@ -145,6 +155,60 @@ class LocalDirectoryWriter final : public ObjectWriter {
       }
       parent = std::move(next);
       start = slash + 1;
+    }
+    return Status::ok();
+  }
+
+  // <root>/.trailkit-metadata/<key>.json: {"name":"value",...}, written like an object (temp file,
+  // fsync, rename, directory fsync) except that it may replace a leftover sidecar of a crashed commit.
+  Status write_sidecar(std::string_view key, const ObjectMetadata& metadata) {
+    struct stat existing {};
+    UniqueFd probe_parent;
+    if (Status opened = open_parent(key, probe_parent); !opened) return opened;
+    const std::string name(key.substr(key.rfind('/') == std::string_view::npos ? 0 : key.rfind('/') + 1));
+    if (::fstatat(probe_parent.get() >= 0 ? probe_parent.get() : root_->root_fd, name.c_str(), &existing,
+                  AT_SYMLINK_NOFOLLOW) == 0) {
+      return Status::error(ErrorKind::kPermanent, "object " + object_path(key) +
+                                                      " already exists; objects are never overwritten");
+    }
+    JsonBuffer json;
+    json.push_back('{');
+    for (std::size_t i = 0; i < metadata.size(); ++i) {
+      if (i != 0) json.push_back(',');
+      append_json_string(json, metadata[i].first);
+      json.push_back(':');
+      append_json_string(json, metadata[i].second);
+    }
+    json.literal("}\n");
+    const std::string sidecar_key = std::string(kLocalMetadataDirectory) + "/" + std::string(key) + ".json";
+    const std::string temp_name = temp_name_ + ".meta";
+    UniqueFd fd(::openat(root_->temp_fd, temp_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                         0644));
+    if (fd.get() < 0) return directory_failure(kLocalTempDirectory, "cannot hold a metadata file", errno);
+    if (const int error = write_all_at(fd.get(), 0, json.view()); error != 0) {
+      ::unlinkat(root_->temp_fd, temp_name.c_str(), 0);
+      return Status::error(kind_for_errno(error), "write of " + object_path(sidecar_key) + " failed: " + error_text(error));
+    }
+    if (root_->fsync && ::fsync(fd.get()) != 0) {
+      const int error = errno;
+      ::unlinkat(root_->temp_fd, temp_name.c_str(), 0);
+      return Status::error(kind_for_errno(error), "fsync of " + object_path(sidecar_key) + " failed: " + error_text(error));
+    }
+    fd.reset();
+    UniqueFd parent;
+    if (Status opened = open_parent(sidecar_key, parent); !opened) {
+      ::unlinkat(root_->temp_fd, temp_name.c_str(), 0);
+      return opened;
+    }
+    const std::string sidecar_name = name + ".json";
+    if (::renameat(root_->temp_fd, temp_name.c_str(), parent.get(), sidecar_name.c_str()) != 0) {
+      const int error = errno;
+      ::unlinkat(root_->temp_fd, temp_name.c_str(), 0);
+      return Status::error(kind_for_errno(error), "renaming metadata to " + object_path(sidecar_key) +
+                                                      " failed: " + error_text(error));
+    }
+    if (root_->fsync && ::fsync(parent.get()) != 0) {
+      return directory_failure(sidecar_key, "(its directory) cannot be fsynced", errno);
     }
     return Status::ok();
   }
@@ -277,6 +341,11 @@ std::unique_ptr<ObjectWriter> LocalDirectoryDestination::begin_object(Status& st
 }
 
 std::string LocalDirectoryDestination::describe() const { return "file://" + root_->absolute_path; }
+
+std::string LocalDirectoryDestination::bucket_name() const {
+  const std::size_t slash = root_->absolute_path.rfind('/');
+  return slash == std::string::npos ? root_->absolute_path : root_->absolute_path.substr(slash + 1);
+}
 
 int write_all_at(int fd, std::uint64_t offset, std::string_view bytes) noexcept {
   std::uint64_t position = offset;

@@ -16,6 +16,11 @@ namespace trailkit::detail {
 /// object keys may not start with it.
 inline constexpr std::string_view kLocalTempDirectory = ".trailkit-tmp";
 
+/// Where object metadata lives: `<root>/.trailkit-metadata/<key>.json`, a JSON object of metadata
+/// name -> value (e.g. a digest's {"signature":"…","signature-algorithm":"SHA256withRSA"}), the
+/// local stand-in for S3's x-amz-meta-* headers. Object keys may not start with it either.
+inline constexpr std::string_view kLocalMetadataDirectory = ".trailkit-metadata";
+
 /// The open root shared by the destination and its writers, so a writer stays valid even if the
 /// destination is destroyed first. Thread contract: immutable after construction.
 struct LocalDirectoryRoot {
@@ -41,6 +46,8 @@ class LocalDirectoryDestination final : public Destination {
   std::unique_ptr<ObjectWriter> begin_object(Status& status) noexcept override;
   /// `file://` + the absolute (symlink-resolved) root.
   std::string describe() const override;
+  /// The root's base name: the directory plays the bucket (`aws s3 sync` it to a bucket of that name).
+  std::string bucket_name() const override;
 
   /// `*.tmp` files found in .trailkit-tmp at construction: leftovers of a crash mid-file. They are
   /// kept (they may be the only copy of some records) and counted so the owner can report them.

@@ -17,6 +17,7 @@
 #include "batch/object_key.hpp"
 #include "buffer/mpsc_ring.hpp"
 #include "common/error_reporter.hpp"
+#include "digest/trail_state.hpp"
 #include "emit/event_codec.hpp"
 #include "trailkit/recorder.hpp"
 
@@ -86,6 +87,8 @@ class RecorderImpl {
   std::uint32_t shard_mask_ = 0;  // shard count - 1 (a power of two): no division on the hot path
   std::unique_ptr<ShardCounters[]> shard_counters_;
   detail::BatchCounters batch_counters_;
+  detail::DigestCounters digest_counters_;
+  std::unique_ptr<detail::TrailState> trail_;  // state dir + digest chain; null without a state dir
   detail::ErrorReporter errors_;
 
   // Worker hand-shake. flush_requested_/flush_completed_ are sequence numbers.
@@ -138,6 +141,9 @@ RecorderImpl::RecorderImpl(RecorderOptions options)
   const std::size_t per_shard = floor_pow2(options_.buffer_bytes / shards);
   for (std::size_t i = 0; i < shards; ++i) rings_.push_back(std::make_unique<detail::MpscRing>(per_shard));
   shard_counters_ = std::make_unique<ShardCounters[]>(shards);
+  if (!options_.state_dir.empty()) {
+    trail_ = std::make_unique<detail::TrailState>(options_, *destination_, *clock_, errors_, digest_counters_);
+  }
   worker_ = std::thread([this] { run_worker(); });
 }
 
@@ -289,7 +295,7 @@ void RecorderImpl::report_drops() {
 }
 
 void RecorderImpl::run_worker() {
-  detail::Batcher batcher(options_, *destination_, *clock_, errors_, batch_counters_);
+  detail::Batcher batcher(options_, *destination_, *clock_, errors_, batch_counters_, trail_.get());
   for (;;) {
     std::uint64_t flush_target = 0;
     bool stopping = false;
@@ -307,6 +313,7 @@ void RecorderImpl::run_worker() {
       for (auto& ring : rings_) barrier.push_back(ring->reserved_position());
       drain_to(batcher, barrier);
       deliver_everything(batcher);
+      if (trail_ && !abort_.load(std::memory_order_relaxed)) trail_->finish();
       break;
     }
     if (flush_target != 0) {
@@ -329,6 +336,7 @@ void RecorderImpl::run_worker() {
       drained = drain_some(batcher, 8192);
     }
     batcher.seal_due();
+    if (trail_) trail_->tick();
     report_drops();
     if (drained == 0) {
       const std::int64_t now = clock_->monotonic_now_ns();
@@ -408,6 +416,8 @@ Stats RecorderImpl::stats() const noexcept {
   s.fields_truncated = batch_counters_.fields_truncated.load(std::memory_order_relaxed);
   s.fields_omitted = batch_counters_.fields_omitted.load(std::memory_order_relaxed);
   s.delivery_errors = batch_counters_.delivery_errors.load(std::memory_order_relaxed);
+  s.digests_written = digest_counters_.written.load(std::memory_order_relaxed);
+  s.digest_errors = digest_counters_.errors.load(std::memory_order_relaxed);
   return s;
 }
 
