@@ -14,7 +14,7 @@ if(NOT TARGET trailkit_isal)
   target_link_libraries(trailkit_zstd INTERFACE PkgConfig::TRAILKIT_PC_ZSTD)
 endif()
 
-if(TRAILKIT_BUILD_CLI)
+if(TRAILKIT_BUILD_CLI OR TRAILKIT_BUILD_TESTS)
   find_package(CLI11 CONFIG REQUIRED)
 endif()
 if(TRAILKIT_BUILD_ADAPTERS)

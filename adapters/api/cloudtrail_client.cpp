@@ -134,4 +134,22 @@ std::optional<std::int64_t> CloudTrailClient::latest_digest_delivery_time(const 
   return epoch_of(reply.value("LatestDigestDeliveryTime", Json()));
 }
 
+std::vector<detail::LatestDigest> CloudTrailClient::latest_digests(const std::string& arn) {
+  const Json reply = Json::parse(call("GetTrailStatus", Json{{"Name", arn}}.dump()), nullptr, false);
+  std::vector<detail::LatestDigest> out;
+  if (!reply.is_object()) return out;
+  const auto it = reply.find("TrailkitLatestDigests");
+  if (it == reply.end() || !it->is_array()) return out;
+  for (const Json& entry : *it) {
+    if (!entry.is_object()) continue;
+    detail::LatestDigest d;
+    d.account_id = entry.value("AccountId", "");
+    d.region = entry.value("Region", "");
+    d.key = entry.value("S3Object", "");
+    d.end_time = epoch_of(entry.value("DigestEndTime", Json())).value_or(0);
+    if (!d.key.empty()) out.push_back(std::move(d));
+  }
+  return out;
+}
+
 }  // namespace trailkit::api

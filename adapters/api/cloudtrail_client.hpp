@@ -27,6 +27,7 @@
 #include "s3/aws_config.hpp"
 #include "s3/http_client.hpp"
 #include "s3/sigv4.hpp"
+#include "digest/state_files.hpp"
 #include "validate/validator.hpp"
 
 namespace trailkit::api {
@@ -76,6 +77,10 @@ class CloudTrailClient {
   std::optional<TrailLocation> describe_trail(const std::string& arn);
   /// GetTrailStatus {Name: arn}: LatestDigestDeliveryTime, nullopt when absent. Throws CloudTrailError.
   std::optional<std::int64_t> latest_digest_delivery_time(const std::string& arn);
+  /// GetTrailStatus {Name: arn}: trailkit's exact tail watermark, the member `TrailkitLatestDigests`
+  /// ([{AccountId, Region, S3Object, DigestEndTime}], an addition of `trailkit serve`; AWS has no
+  /// such member and SDKs ignore it). Empty when absent. Throws CloudTrailError.
+  std::vector<detail::LatestDigest> latest_digests(const std::string& arn);
 
   const std::string& endpoint_url() const noexcept { return endpoint_url_; }
 

@@ -224,6 +224,15 @@ Json get_trail_status(const Json& input, const OperationContext& context) {
   error("LatestDeliveryError", status.latest_delivery_error);
   time("LatestDigestDeliveryTime", status.latest_digest_delivery_time);
   error("LatestDigestDeliveryError", status.latest_digest_delivery_error);
+  // trailkit's addition (SDKs ignore members their model lacks): the newest digest delivered per
+  // account and region, the exact watermark with which `trailkit validate` detects a deleted tail.
+  if (!status.latest_digests.empty()) {
+    Json latest = Json::array();
+    for (const detail::LatestDigest& d : status.latest_digests) {
+      latest.push_back({{"AccountId", d.account_id}, {"Region", d.region}, {"S3Object", d.key}, {"DigestEndTime", d.end_time}});
+    }
+    out["TrailkitLatestDigests"] = std::move(latest);
+  }
   return out;
 }
 

@@ -48,8 +48,8 @@ class SpoolObjectWriter final : public ObjectWriter {
   SpoolObjectWriter(std::unique_ptr<trailkit::detail::Spool::Writer> writer, std::function<void()> on_commit)
       : writer_(std::move(writer)), on_commit_(std::move(on_commit)) {}
   Status write(std::string_view bytes) noexcept override { return writer_->write(bytes); }
-  Status commit(std::string_view key) noexcept override { return commit(key, ObjectMetadata{}); }
-  Status commit(std::string_view key, const ObjectMetadata& metadata) noexcept override {
+  Status commit(std::string_view key) noexcept override { return commit_with_metadata(key, ObjectMetadata{}); }
+  Status commit_with_metadata(std::string_view key, const ObjectMetadata& metadata) noexcept override {
     // Durable in the spool (fsync + rename) before the recorder counts the file as written. The
     // metadata rides in the entry header and is sent as x-amz-meta-* with the upload.
     std::vector<std::pair<std::string, std::string>> copy;

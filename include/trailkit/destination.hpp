@@ -33,7 +33,7 @@ class ObjectWriter {
   /// commit() plus user metadata stored with the object (atomically: the object never appears
   /// without it). The default refuses non-empty metadata with kInvalidArgument, so a destination
   /// that cannot keep metadata fails loudly instead of dropping digest signatures.
-  virtual Status commit(std::string_view key, const ObjectMetadata& metadata) noexcept {
+  virtual Status commit_with_metadata(std::string_view key, const ObjectMetadata& metadata) noexcept {
     if (!metadata.empty()) {
       return Status::error(ErrorKind::kInvalidArgument, "this destination cannot store object metadata");
     }

@@ -178,6 +178,13 @@ int run_validate(const ValidateArgs& args) {
         // GetTrailStatus is optional for validation: fall back to the state dir.
       }
     }
+    if (explicit_endpoint) {
+      try {
+        options.latest_digests = cloudtrail_client().latest_digests(args.trail_arn);
+      } catch (const api::CloudTrailError&) {
+      }
+    }
+    if (options.latest_digests.empty() && state.status) options.latest_digests = state.status->latest_digests;
     if (!options.latest_digest_delivery_time && state.status && state.status->latest_digest_delivery_time > 0) {
       options.latest_digest_delivery_time = state.status->latest_digest_delivery_time;
     }

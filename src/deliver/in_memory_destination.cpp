@@ -32,8 +32,8 @@ class InMemoryObjectWriter final : public ObjectWriter {
     return Status::ok();
   }
 
-  Status commit(std::string_view key) noexcept override { return commit(key, ObjectMetadata{}); }
-  Status commit(std::string_view key, const ObjectMetadata& metadata) noexcept override {
+  Status commit(std::string_view key) noexcept override { return commit_with_metadata(key, ObjectMetadata{}); }
+  Status commit_with_metadata(std::string_view key, const ObjectMetadata& metadata) noexcept override {
     std::lock_guard lock(state_->mutex);
     if (done_) return Status::error(ErrorKind::kInvalidArgument, "object already finished");
     if (state_->unavailable || state_->fail_commits > 0) {

@@ -52,9 +52,9 @@ class LocalDirectoryWriter final : public ObjectWriter {
     return Status::ok();
   }
 
-  Status commit(std::string_view key) noexcept override { return commit(key, ObjectMetadata{}); }
+  Status commit(std::string_view key) noexcept override { return commit_with_metadata(key, ObjectMetadata{}); }
 
-  Status commit(std::string_view key, const ObjectMetadata& metadata) noexcept override {
+  Status commit_with_metadata(std::string_view key, const ObjectMetadata& metadata) noexcept override {
     if (state_ == State::kRenamed) {
       // Only the directory fsync is left; the object is already visible under committed_key_.
       if (key != committed_key_) return not_writable("commit");

@@ -244,6 +244,11 @@ void write_trail_status(std::string_view state_dir, const TrailStatus& status) {
   json["latestDeliveryError"] = status.latest_delivery_error;
   json["latestDigestDeliveryTime"] = status.latest_digest_delivery_time;
   json["latestDigestDeliveryError"] = status.latest_digest_delivery_error;
+  Json latest = Json::array();
+  for (const LatestDigest& d : status.latest_digests) {
+    latest.push_back(Json{{"accountId", d.account_id}, {"region", d.region}, {"key", d.key}, {"endTime", d.end_time}});
+  }
+  json["latestDigests"] = std::move(latest);
   write_file_atomically(trail_status_path(state_dir), dump(json));
 }
 
@@ -260,6 +265,18 @@ std::optional<TrailStatus> read_trail_status(std::string_view state_dir) {
   fields.string("latestDeliveryError", status.latest_delivery_error);
   fields.integer("latestDigestDeliveryTime", status.latest_digest_delivery_time);
   fields.string("latestDigestDeliveryError", status.latest_digest_delivery_error);
+  if (const auto it = json->find("latestDigests"); it != json->end()) {
+    if (!it->is_array()) throw std::runtime_error(path + ": \"latestDigests\" must be an array");
+    for (const Json& entry : *it) {
+      LatestDigest d;
+      const FieldReader entry_fields(entry, path);
+      entry_fields.string("accountId", d.account_id);
+      entry_fields.string("region", d.region);
+      entry_fields.string("key", d.key);
+      entry_fields.integer("endTime", d.end_time);
+      status.latest_digests.push_back(std::move(d));
+    }
+  }
   return status;
 }
 

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace trailkit::detail {
 
@@ -41,7 +42,16 @@ struct TrailDescription {
 
 /// trail-status.json: {"version":1,"isLogging":bool,"startLoggingTime":n,"stopLoggingTime":n,
 /// "latestDeliveryTime":n,"latestDeliveryError":"..","latestDigestDeliveryTime":n,
-/// "latestDigestDeliveryError":".."}  ("" = no error)
+/// "latestDigestDeliveryError":"..","latestDigests":[{"accountId":..,"region":..,"key":..,"endTime":n}]}
+/// ("" = no error). `latestDigests` is the exact tail watermark: the newest digest delivered per
+/// account and region, so a validator can tell a deleted newest digest from a quiet trail.
+struct LatestDigest {
+  std::string account_id;
+  std::string region;
+  std::string key;            ///< the digest's object key
+  std::int64_t end_time = 0;  ///< its digestEndTime
+};
+
 struct TrailStatus {
   bool is_logging = false;
   std::int64_t start_logging_time = 0;
@@ -50,6 +60,7 @@ struct TrailStatus {
   std::string latest_delivery_error;
   std::int64_t latest_digest_delivery_time = 0;
   std::string latest_digest_delivery_error;
+  std::vector<LatestDigest> latest_digests;
 };
 
 /// Paths inside a state dir.

@@ -87,6 +87,10 @@ TrailState::TrailState(const RecorderOptions& options, Destination& destination,
   if (auto previous = read_trail_status(dir)) {
     latest_delivery_time_ = previous->latest_delivery_time;
     latest_digest_delivery_time_ = previous->latest_digest_delivery_time;
+    for (LatestDigest& d : previous->latest_digests) {
+      const std::string id = d.account_id + "/" + d.region;
+      latest_digests_[id] = std::move(d);
+    }
   }
   write_status();
 
@@ -276,7 +280,7 @@ Status TrailState::deliver(const Unsent& digest) {
   }
   const ObjectMetadata metadata{{std::string(kSignatureMetadata), digest.signature},
                                 {std::string(kSignatureAlgorithmMetadata), std::string(kSignatureAlgorithm)}};
-  Status s = writer->commit(digest.key, metadata);
+  Status s = writer->commit_with_metadata(digest.key, metadata);
   if (!s) writer->abort();
   return s;
 }
@@ -302,6 +306,8 @@ void TrailState::deliver_unsent(Chain& chain) {
       if (delivered_any) persist(chain);
       return;
     }
+    LatestDigest& latest = latest_digests_[chain.account + "/" + chain.region];
+    if (digest.end_time >= latest.end_time) latest = LatestDigest{chain.account, chain.region, digest.key, digest.end_time};
     chain.unsent.erase(chain.unsent.begin());
     chain.failures = 0;
     chain.retry_at = 0;
@@ -365,6 +371,7 @@ void TrailState::write_status() {
   status.latest_delivery_error = latest_delivery_error_;
   status.latest_digest_delivery_time = latest_digest_delivery_time_;
   status.latest_digest_delivery_error = latest_digest_delivery_error_;
+  for (const auto& [id, latest] : latest_digests_) status.latest_digests.push_back(latest);
   try {
     write_trail_status(options_.state_dir, status);
   } catch (const std::exception& e) {

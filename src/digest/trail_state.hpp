@@ -39,6 +39,7 @@
 #include "common/error_reporter.hpp"
 #include "deliver/posix_file.hpp"
 #include "digest/digest_file.hpp"
+#include "digest/state_files.hpp"
 #include "trailkit/clock.hpp"
 #include "trailkit/destination.hpp"
 #include "trailkit/recorder.hpp"
@@ -126,6 +127,7 @@ class TrailState {
   std::string latest_delivery_error_;
   std::int64_t latest_digest_delivery_time_ = 0;
   std::string latest_digest_delivery_error_;
+  std::map<std::string, LatestDigest> latest_digests_;  // "<acct>/<region>": the exact tail watermark
   bool logging_ = true;
 };
 

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <stdexcept>
 
 #include "common/civil_time.hpp"
@@ -699,6 +698,18 @@ class Run {
     // Digests after the requested range exist: the trail's tail is not in this range (logging may have
     // stopped inside it; a hole before those later digests is not a truncated tail).
     if (chain_continues_) return;
+    // Exact rule: the trail recorded which digest it delivered last for this account and region.
+    for (const LatestDigest& latest : o_.latest_digests) {
+      if (latest.account_id != account_ || latest.region != source_region_ || latest.key.empty()) continue;
+      const std::int64_t latest_end = parse_time_text(key_date_text(latest.key)).value_or(latest.end_time);
+      // Only when the listing could have seen it (the stock listing runs to end + 1 h).
+      if (latest_end < o_.start_time || latest_end > o_.end_time + kHour) break;
+      if (newest && newest_key_ >= latest.key) return;
+      extra("INVALID: digests missing after " + (newest ? format_display_time(newest_end) : format_display_time(o_.start_time)) +
+            ": the newest digest found is " + (newest ? "s3://" + o_.bucket + "/" + newest_key_ : std::string("none")) +
+            " but the trail delivered s3://" + o_.bucket + "/" + latest.key + " (tail truncation)");
+      return;
+    }
     const std::int64_t step = interval();
     if (o_.latest_digest_delivery_time && *o_.latest_digest_delivery_time > 0) {
       const std::int64_t watermark = *o_.latest_digest_delivery_time;
@@ -780,8 +791,24 @@ ValidateResult validate_digests(const ValidateOptions& options, ObjectStore& sto
 }
 
 bool is_valid_trail_arn(std::string_view arn) {
-  static const std::regex pattern(R"(^arn:.+:cloudtrail:.+:\d{12}:trail/.+)");
-  return std::regex_search(arn.begin(), arn.end(), pattern);
+  // re.match(r'arn:.+:cloudtrail:.+:\d{12}:trail/.+'), by hand: every split point is tried, as the
+  // regex backtracks. '.' never matches a newline.
+  if (!arn.starts_with("arn:")) return false;
+  constexpr std::string_view kService = ":cloudtrail:";
+  constexpr std::string_view kTrail = ":trail/";
+  for (std::size_t i = arn.find(kService, 5); i != std::string_view::npos; i = arn.find(kService, i + 1)) {
+    if (arn.substr(4, i - 4).find('\n') != std::string_view::npos) break;
+    for (std::size_t k = arn.find(':', i + kService.size() + 1); k != std::string_view::npos; k = arn.find(':', k + 1)) {
+      if (arn.substr(i + kService.size(), k - i - kService.size()).find('\n') != std::string_view::npos) break;
+      if (k + 1 + 12 + kTrail.size() >= arn.size()) break;
+      const std::string_view digits = arn.substr(k + 1, 12);
+      if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+          arn.substr(k + 13, kTrail.size()) == kTrail && arn[k + 13 + kTrail.size()] != '\n') {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 std::optional<std::int64_t> parse_time_text(std::string_view s) {

@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "digest/key_registry.hpp"
+#include "digest/state_files.hpp"
 #include "trailkit/status.hpp"
 
 namespace trailkit::detail {
@@ -123,6 +124,11 @@ struct ValidateOptions {
   // --- checks beyond the stock tool ---
   bool extra_checks = true;
   std::optional<std::int64_t> latest_digest_delivery_time;  ///< the trail's watermark, if known
+  /// The exact watermark, if known (trail-status.json `latestDigests`, or GetTrailStatus'
+  /// `TrailkitLatestDigests` from `trailkit serve`): the newest digest delivered per account and
+  /// region. When the validated account/region has one inside the listed range and the newest
+  /// listed digest is older, the tail was truncated; no grace period is needed.
+  std::vector<LatestDigest> latest_digests;
   std::optional<std::int64_t> digest_interval_seconds;      ///< trail.json, if known
   std::int64_t tail_grace_seconds = 300;
   /// Draw a one-line progress bar on `err` (the caller decides: a terminal, and the run is long).

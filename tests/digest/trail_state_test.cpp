@@ -230,6 +230,9 @@ TEST(DigestChainTest, HourlyStyleWindowsEmptyDigestsAndLinks) {
   ASSERT_TRUE(status);
   EXPECT_FALSE(status->is_logging);
   EXPECT_EQ(status->latest_digest_delivery_time, kStart + 130);
+  ASSERT_EQ(status->latest_digests.size(), 1u) << "the exact tail watermark";
+  EXPECT_EQ(status->latest_digests[0].key, chain[2].key);
+  EXPECT_EQ(status->latest_digests[0].end_time, kStart + 130);
   const auto trail = detail::read_trail_description(f.state.str());
   ASSERT_TRUE(trail);
   EXPECT_TRUE(trail->log_file_validation);
@@ -454,12 +457,11 @@ TEST(DigestChainTest, DestinationWithoutMetadataSupportRefusesLoudly) {
   struct Plain final : ObjectWriter {
     Status write(std::string_view) noexcept override { return Status::ok(); }
     Status commit(std::string_view) noexcept override { return Status::ok(); }
-    using ObjectWriter::commit;
     void abort() noexcept override {}
   } writer;
-  const Status s = writer.commit("k", ObjectMetadata{{"signature", "ab"}});
+  const Status s = writer.commit_with_metadata("k", ObjectMetadata{{"signature", "ab"}});
   EXPECT_EQ(s.kind(), ErrorKind::kInvalidArgument);
-  EXPECT_TRUE(writer.commit("k", ObjectMetadata{}));
+  EXPECT_TRUE(writer.commit_with_metadata("k", ObjectMetadata{}));
 }
 
 }  // namespace

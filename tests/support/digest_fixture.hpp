@@ -54,6 +54,10 @@ struct DigestFixtureOptions {
   std::set<int> chain_starts;                 ///< these digests start a new chain (previousDigest* null)
   std::set<int> wrong_previous_hash;          ///< previousDigestHashValue is not the previous digest's SHA-256
   std::map<int, std::int64_t> start_shift;    ///< digestStartTime = previous end + shift (a hole in the chain)
+  /// Also write a standalone backfill digest (`..._backfill.json.gz`, five nulls, metadata
+  /// backfill-generation-timestamp = its end + 30 min) over this digest's window, listing one more
+  /// log file. -1 = none.
+  int backfill_for = -1;
 };
 
 struct FixtureObject {
@@ -290,7 +294,46 @@ class DigestFixture {
       previous = detail::DigestLink{o_.bucket, d.key, hash, d.signature};
       digests_.push_back(std::move(d));
     }
+    if (o_.backfill_for >= 0 && o_.backfill_for < o_.digests) add_backfill(digests_[static_cast<std::size_t>(o_.backfill_for)]);
   }
+
+  void add_backfill(const FixtureDigest& window) {
+    std::string key = digest_key(window.end);
+    key.replace(key.size() - 8, 8, "_backfill.json.gz");
+    const std::int64_t delivered = window.start + 1800;
+    const std::string log_key = with_prefix("AWSLogs/" + o_.account_id + "/CloudTrail/" + o_.region + "/" +
+                                            fixture_folders(delivered) + "/" + o_.account_id + "_CloudTrail_" +
+                                            o_.region + "_" + fixture_stamp(delivered, false) + "_backfill00000001" +
+                                            (o_.zstd ? ".json.zst" : ".json.gz"));
+    const std::string records = "{\"Records\":[{\"eventVersion\":\"1.11\",\"eventTime\":\"" +
+                                fixture_event_time(delivered - 60) + "\",\"eventID\":\"backfill\"}]}";
+    objects_[log_key] = FixtureObject{o_.zstd ? fixture_zstd(records) : fixture_gzip(records), {}};
+    const detail::SigningKey& signer = fixture_key(window.signing_key);
+    detail::DigestContent content;
+    content.account_id = o_.account_id;
+    content.start_time = window.start;
+    content.end_time = window.end;
+    content.bucket = o_.bucket;
+    content.key = key;
+    content.fingerprint = signer.fingerprint();
+    content.log_files.push_back(
+        detail::DigestLogFile{o_.bucket, log_key, detail::sha256_hex(records), delivered - 60, delivered - 60});
+    const std::string json = detail::serialize_digest(content);
+    const std::string signature = signer.sign_hex(detail::digest_string_to_sign(
+        fixture_event_time(window.end), o_.bucket, key, detail::sha256_hex(json), std::nullopt));
+    objects_[key] = FixtureObject{fixture_gzip(json),
+                                  {{"signature", signature},
+                                   {"signature-algorithm", "SHA256withRSA"},
+                                   {"backfill-generation-timestamp", fixture_event_time(window.end + 1800)}}};
+    backfill_key_ = key;
+  }
+
+ public:
+  /// The backfill digest's key ("" when backfill_for is -1).
+  const std::string& backfill_key() const { return backfill_key_; }
+
+ private:
+  std::string backfill_key_;
 
   DigestFixtureOptions o_;
   std::vector<FixtureDigest> digests_;

@@ -365,6 +365,27 @@ TEST(ValidatorTest, KeyRotationMidChainValidates) {
   EXPECT_EQ(r.result.exit_code(), 0);
 }
 
+TEST(ValidatorTest, BackfillDigestIsASecondChain) {
+  DigestFixtureOptions options = three_digests();
+  options.backfill_for = 1;
+  ChainDir s(options);
+  const Outcome r = s.run();
+  EXPECT_NE(r.out.find("(backfill) Digest file\t" + s.uri(s.fixture.backfill_key()) + "\tvalid\n"), std::string::npos);
+  EXPECT_NE(r.out.find("\n3/3 digest files valid\n1/1 backfill digest files valid\n5/5 log files valid\n"),
+            std::string::npos);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.result.exit_code(), 0);
+
+  // validate-logs requires backfill-generation-timestamp on a backfill digest.
+  testing::write_file(s.sidecar(s.fixture.backfill_key()),
+                      "{\"signature\":\"00\",\"signature-algorithm\":\"SHA256withRSA\"}");
+  const Outcome bad = s.run();
+  EXPECT_NE(bad.err.find("(backfill) Digest file\t" + s.uri(s.fixture.backfill_key()) + "\tINVALID: invalid format"),
+            std::string::npos);
+  EXPECT_EQ(bad.result.invalid_backfill_digests, 1);
+  EXPECT_EQ(bad.result.exit_code(), 1);
+}
+
 TEST(ValidatorTest, PrefixAndStartInsideTheChain) {
   DigestFixtureOptions options = three_digests();
   options.prefix = "my/prefix";
@@ -453,6 +474,10 @@ TEST(ValidatorTest, TrailArnPatternOfTheStockTool) {
   EXPECT_TRUE(is_valid_trail_arn("arn:aws:cloudtrail:us-east-1:123456789012:trail/foo"));
   EXPECT_FALSE(is_valid_trail_arn("arn:aws:cloudtrail:us-east-1:12345678901:trail/foo"));
   EXPECT_FALSE(is_valid_trail_arn("my-trail"));
+  EXPECT_TRUE(is_valid_trail_arn("arn:aws-cn:cloudtrail:cn-north-1:123456789012:trail/a:b"));
+  EXPECT_TRUE(is_valid_trail_arn("arn:x:cloudtrail:y:z:123456789012:trail/t"));  // '.+' spans colons
+  EXPECT_FALSE(is_valid_trail_arn("arn::cloudtrail:us-east-1:123456789012:trail/t"));
+  EXPECT_FALSE(is_valid_trail_arn("arn:aws:cloudtrail:us-east-1:123456789012:trail/"));
 }
 
 }  // namespace
