@@ -3,6 +3,7 @@
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(OpenSSL 3.0 REQUIRED)
+find_package(SQLite3 REQUIRED)  # the event history (LookupEvents)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(TRAILKIT_PC_ISAL REQUIRED IMPORTED_TARGET libisal)
 pkg_check_modules(TRAILKIT_PC_ZSTD REQUIRED IMPORTED_TARGET libzstd)

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/request_members.hpp"
 #include "api/sigv4_verifier.hpp"
 #include "common/civil_time.hpp"
 #include "common/fast_random.hpp"
@@ -37,41 +38,12 @@ constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr std::chrono::seconds kLingerTimeout{2};
 constexpr std::size_t kLingerMaxBytes = 8 << 20;
 
-// ---- request members (JSON 1.1: a member of the wrong type is a SerializationException) ----
-
-const Json* member(const Json& input, const char* name) {
-  const auto it = input.find(name);
-  return it == input.end() || it->is_null() ? nullptr : &*it;
-}
-
-[[noreturn]] void wrong_type(const char* name, const char* type) {
-  throw ApiError("SerializationException", std::string(name) + " must be " + type);
-}
-
-std::optional<std::string> string_member(const Json& input, const char* name) {
-  const Json* value = member(input, name);
-  if (value == nullptr) return std::nullopt;
-  if (!value->is_string()) wrong_type(name, "a string");
-  return value->get<std::string>();
-}
-
-// Timestamps are epoch-second numbers, integer (botocore) or fractional (other SDKs), spec §6.1.
-// long double holds every int64 exactly, so integer bounds compare exactly.
-std::optional<long double> time_member(const Json& input, const char* name) {
-  const Json* value = member(input, name);
-  if (value == nullptr) return std::nullopt;
-  if (value->is_number_unsigned()) return static_cast<long double>(value->get<std::uint64_t>());
-  if (value->is_number_integer()) return static_cast<long double>(value->get<std::int64_t>());
-  if (value->is_number_float()) return static_cast<long double>(value->get<double>());
-  wrong_type(name, "a number (epoch seconds)");
-}
-
-std::int64_t clamp_to_int64(long double value) {
-  constexpr long double kMax = 9.2e18L;
-  if (!(value < kMax)) return std::numeric_limits<std::int64_t>::max();
-  if (!(value > -kMax)) return std::numeric_limits<std::int64_t>::min();
-  return static_cast<std::int64_t>(value);
-}
+// Request members: api/request_members.hpp.
+using detail::clamp_to_int64;
+using detail::member;
+using detail::string_member;
+using detail::time_member;
+using detail::wrong_type;
 
 // ---- trail names and ARNs (spec §6.7) ----
 
@@ -148,15 +120,22 @@ Json trail_json(const detail::TrailDescription& trail) {
   return out;
 }
 
-// The trail named by input["Name"] (GetTrail, GetTrailStatus), or TrailNotFoundException.
-detail::TrailDescription named_trail(const Json& input, const OperationContext& context) {
-  const std::optional<std::string> name = string_member(input, "Name");
-  if (!name || name->empty()) throw ApiError("InvalidTrailNameException", "Trail name or ARN can not be empty.");
+}  // namespace
+
+detail::TrailDescription designated_trail(std::string_view name_or_arn, const OperationContext& context) {
+  if (name_or_arn.empty()) throw ApiError("InvalidTrailNameException", "Trail name or ARN can not be empty.");
   std::optional<detail::TrailDescription> trail = detail::read_trail_description(context.state_dir);
-  if (!designates(*name, trail ? &*trail : nullptr, context.region))
-    throw ApiError("TrailNotFoundException", "Unknown trail: " + *name + " for the user: " +
+  if (!designates(name_or_arn, trail ? &*trail : nullptr, context.region))
+    throw ApiError("TrailNotFoundException", "Unknown trail: " + std::string(name_or_arn) + " for the user: " +
                                                  (trail ? trail->account_id : std::string("(no trail recorded)")));
   return std::move(*trail);
+}
+
+namespace {
+
+// The trail named by input["Name"] (GetTrail, GetTrailStatus), or TrailNotFoundException.
+detail::TrailDescription named_trail(const Json& input, const OperationContext& context) {
+  return designated_trail(string_member(input, "Name").value_or(""), context);
 }
 
 // ---- built-in operations ----

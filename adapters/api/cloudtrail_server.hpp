@@ -41,6 +41,10 @@
 
 #include "trailkit/clock.hpp"
 
+namespace trailkit::detail {
+struct TrailDescription;  // digest/state_files.hpp
+}  // namespace trailkit::detail
+
 namespace trailkit::api {
 
 /// The port `trailkit serve` listens on when --listen gives none.
@@ -103,6 +107,14 @@ struct OperationContext {
 /// One operation: the parsed JSON object of the request (`{}` for an empty body) -> the JSON
 /// response. Throws ApiError for client errors. Called on the I/O thread, one call at a time.
 using OperationHandler = std::function<nlohmann::json(const nlohmann::json& input, const OperationContext& context)>;
+
+/// For operations added with add_operation() that name a trail (GetEventSelectors,
+/// GetInsightSelectors): the trail of <state_dir>/trail.json that `name_or_arn` designates, by the
+/// rules GetTrail uses (spec §6.4, §6.7): a name matches only a trail of the served region, an ARN
+/// matches exactly. Throws ApiError InvalidTrailNameException (empty or malformed name),
+/// CloudTrailARNInvalidException (malformed ARN) or TrailNotFoundException; std::runtime_error when
+/// trail.json is unreadable (the server answers 500). Thread contract: thread-safe (reads the file).
+detail::TrailDescription designated_trail(std::string_view name_or_arn, const OperationContext& context);
 
 class CloudTrailServer {
  public:

@@ -21,6 +21,7 @@
 #include "trailkit/compression.hpp"
 #include "trailkit/destination.hpp"
 #include "trailkit/event.hpp"
+#include "trailkit/history.hpp"
 #include "trailkit/local_directory_destination.hpp"
 #include "trailkit/status.hpp"
 
@@ -110,6 +111,26 @@ struct DigestOptions {
   void validate() const;
 };
 
+/// The event history behind LookupEvents (`trailkit lookup`, `trailkit serve`): every management
+/// and Insights event written, kept `retention_days`, fed by its own thread off the emit path.
+/// Thread contract: plain value type, read once when the recorder is created.
+struct HistoryOptions {
+  /// Keep the history. Needs `RecorderOptions::state_dir` unless `store` is given.
+  bool enabled = false;
+  /// "" = `<state_dir>/history.sqlite3` (SQLite, WAL mode).
+  std::string path;
+  /// A store of your own (a larger deployment's); overrides `path`.
+  std::shared_ptr<EventHistory> store;
+  /// Events older than this are pruned (CloudTrail: 90 days). 1 .. 3650.
+  std::int64_t retention_days = 90;
+  /// Records waiting for the history thread, at most; past it records are not added to the
+  /// history (still in the log files) and counted in Stats::history_dropped.
+  std::size_t max_queue_bytes = 64u << 20;
+
+  /// Throws std::invalid_argument naming the field and the rule.
+  void validate() const;
+};
+
 /// Options of a Recorder. Defaults are stated per field; `validate()` is called by Recorder::create.
 /// Environment variables are read only by `from_env()`, never by these initializers.
 struct RecorderOptions {
@@ -160,6 +181,7 @@ struct RecorderOptions {
   /// one recorder at a time. "" = keep no state (then digests cannot be enabled).
   std::string state_dir;
   DigestOptions digest;
+  HistoryOptions history;
 
   /// How long the destructor waits for a clean shutdown.
   std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(30);
@@ -193,6 +215,9 @@ struct Stats {
   std::uint64_t delivery_errors = 0;   ///< failed destination calls (each retried)
   std::uint64_t digests_written = 0;   ///< digest files delivered
   std::uint64_t digest_errors = 0;     ///< failed digest deliveries or state writes (each retried)
+  std::uint64_t history_written = 0;   ///< events added to the history
+  std::uint64_t history_pending = 0;   ///< events written to log files, not yet in the history (the lag)
+  std::uint64_t history_dropped = 0;   ///< events not added (queue full or storage failure)
 };
 
 class RecorderImpl;

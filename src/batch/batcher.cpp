@@ -43,8 +43,8 @@ struct Batcher::OpenFile {
 };
 
 Batcher::Batcher(const RecorderOptions& options, Destination& destination, const Clock& clock,
-                 ErrorReporter& errors, BatchCounters& counters, TrailState* trail)
-    : options_(options), trail_(trail), hash_files_(trail && trail->digests_enabled()), destination_(destination), clock_(clock), errors_(errors), counters_(counters),
+                 ErrorReporter& errors, BatchCounters& counters, TrailState* trail, HistoryFeeder* history)
+    : options_(options), trail_(trail), history_(history), hash_files_(trail && trail->digests_enabled()), destination_(destination), clock_(clock), errors_(errors), counters_(counters),
       formatter_(options.limits, options.account_id, options.region),
       roll_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(options.roll_interval).count()) {}
 
@@ -98,6 +98,7 @@ void Batcher::add(const DecodedEvent& record) {
   if (file.records != 0) file.json.push_back(',');
   const std::size_t before = file.json.size();
   formatter_.format(record, file.json);
+  if (history_) history_->offer(std::string_view(file.json.data() + before, file.json.size() - before));
   file.uncompressed_bytes += file.json.size() - before + (file.records != 0 ? 1 : 0);
   ++file.records;
   ++open_records_;

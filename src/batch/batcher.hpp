@@ -22,6 +22,7 @@
 #include "compress/compressor.hpp"
 #include "digest/crypto.hpp"
 #include "digest/trail_state.hpp"
+#include "history/history_feeder.hpp"
 #include "emit/event_codec.hpp"
 #include "serialize/json_buffer.hpp"
 #include "serialize/record_formatter.hpp"
@@ -49,7 +50,7 @@ class Batcher {
   /// `trail` (nullable) hears of every delivered file and delivery error; when it has digests
   /// enabled, each file's uncompressed bytes are hashed (SHA-256) as they are compressed.
   Batcher(const RecorderOptions& options, Destination& destination, const Clock& clock, ErrorReporter& errors,
-          BatchCounters& counters, TrailState* trail = nullptr);
+          BatchCounters& counters, TrailState* trail = nullptr, HistoryFeeder* history = nullptr);
   ~Batcher();
 
   /// Serializes one record into its (account, region) file. Precondition: !stalled().
@@ -87,6 +88,7 @@ class Batcher {
 
   const RecorderOptions& options_;
   TrailState* trail_ = nullptr;
+  HistoryFeeder* history_ = nullptr;
   bool hash_files_ = false;
   Destination& destination_;
   const Clock& clock_;

@@ -30,4 +30,8 @@ void add_serve_command(CLI::App& app, int& exit_code);
 /// and also catches tail truncation and chain gaps.
 void add_validate_command(CLI::App& app, int& exit_code);
 
+/// `trailkit lookup`: LookupEvents over the state dir's event history, with the flags and output of
+/// `aws cloudtrail lookup-events`.
+void add_lookup_command(CLI::App& app, int& exit_code);
+
 }  // namespace trailkit::cli

@@ -42,6 +42,7 @@ struct DemoArgs {
   double digest_interval_seconds = 3600;  // CloudTrail: one hour
   std::string key_file;                   // "" = <state_dir>/keys/digest-key.pem, generated once
   bool no_digests = false;
+  bool no_history = false;
   bool allow_insecure_key = false;
   std::string s3_preset;                 // aws | localstack | minio
   double delivery_timeout_seconds = 60;  // how long to wait for the bucket to confirm everything
@@ -131,6 +132,7 @@ int run_demo(DemoArgs args) {
     }
     options.state_dir = args.state_dir;
     options.digest.enabled = !args.no_digests;
+    options.history.enabled = !args.no_history;
     options.digest.interval = std::chrono::seconds(std::llround(args.digest_interval_seconds));
     options.digest.private_key_file = args.key_file;
     options.digest.allow_insecure_key_permissions = args.allow_insecure_key;
@@ -242,6 +244,12 @@ int run_demo(DemoArgs args) {
                 static_cast<unsigned long long>(stats.digests_written), args.digest_interval_seconds,
                 args.state_dir.c_str(), stats.digest_errors != 0 ? "; some digest deliveries failed and are retried" : "");
   }
+  if (!args.no_history) {
+    std::printf("event history: %llu events added (%llu not added) in %s/history.sqlite3; try `trailkit lookup "
+                "--state-dir %s --max-results 5`\n",
+                static_cast<unsigned long long>(stats.history_written),
+                static_cast<unsigned long long>(stats.history_dropped), args.state_dir.c_str(), args.state_dir.c_str());
+  }
   if (!shut_down) std::fprintf(stderr, "trailkit demo: shutdown did not finish within 30 s\n");
   if (!delivered) std::fprintf(stderr, "trailkit demo: not every file reached the bucket (kept in the spool)\n");
   return shut_down && delivered && stats.dropped == 0 ? kExitOk : kExitFailure;
@@ -267,6 +275,7 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   demo->add_flag("--allow-insecure-key", args->allow_insecure_key,
                  "Accept a signing key file readable by group or others");
   demo->add_flag("--no-digests", args->no_digests, "Do not write digest files");
+  demo->add_flag("--no-history", args->no_history, "Do not keep the event history (LookupEvents)");
   demo->add_option("--s3-preset", args->s3_preset, "S3 preset: aws, localstack (:4566 test/test), minio (:9000)")
       ->check(CLI::IsMember({"aws", "localstack", "minio"}));
   demo->add_option("--delivery-timeout", args->delivery_timeout_seconds,

@@ -1,5 +1,6 @@
 // `trailkit` — command-line tool: `demo` (simulated service -> log files), `cat` (read them),
-// `keygen` (digest signing key), `serve` (CloudTrail API endpoint), `validate` (digest chain).
+// `keygen` (digest signing key), `serve` (CloudTrail API endpoint), `validate` (digest chain),
+// `lookup` (event history, LookupEvents).
 
 #include <CLI/CLI.hpp>
 
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   trailkit::cli::add_keygen_command(app, exit_code);
   trailkit::cli::add_serve_command(app, exit_code);
   trailkit::cli::add_validate_command(app, exit_code);
+  trailkit::cli::add_lookup_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api/cloudtrail_server.hpp"
+#include "api/lookup_operations.hpp"
 #include "cli/commands.hpp"
 
 namespace trailkit::cli {
@@ -19,6 +20,7 @@ struct ServeArguments {
   std::string state_dir = ".trailkit";
   std::string listen = "127.0.0.1:" + std::to_string(api::kDefaultServePort);
   std::string region;
+  double lookup_rate_limit = 0;  // LookupEvents requests per second; 0 = unlimited
 };
 
 // "127.0.0.1:8787", "[::1]:8787" -> address and port; false when malformed.
@@ -60,6 +62,9 @@ int run_serve(const ServeArguments& arguments) {
   std::unique_ptr<api::CloudTrailServer> server;
   try {
     server = std::make_unique<api::CloudTrailServer>(options);
+    api::LookupOperationsOptions lookup;
+    lookup.lookup_requests_per_second = arguments.lookup_rate_limit;
+    api::add_lookup_operations(*server, lookup);
   } catch (const std::invalid_argument& error) {
     std::cerr << error.what() << '\n';
     return kExitUsage;
@@ -87,9 +92,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   auto arguments = std::make_shared<ServeArguments>();
   CLI::App* command = app.add_subcommand(
       "serve",
-      "Serve the CloudTrail API (JSON 1.1: ListPublicKeys, DescribeTrails, GetTrail, GetTrailStatus) over a "
-      "state directory, so `aws cloudtrail ... --endpoint-url http://127.0.0.1:8787` and `aws cloudtrail "
-      "validate-logs` work. Requests must be SigV4-signed (service `cloudtrail`) with the key pair given in "
+      "Serve the CloudTrail API (JSON 1.1: LookupEvents, ListPublicKeys, DescribeTrails, GetTrail, "
+      "GetTrailStatus, ListTrails, GetEventSelectors, GetInsightSelectors) over a state directory, so `aws "
+      "cloudtrail ... --endpoint-url http://127.0.0.1:8787` and `aws cloudtrail validate-logs` work. Requests must be SigV4-signed (service `cloudtrail`) with the key pair given in "
       "TRAILKIT_API_ACCESS_KEY_ID / TRAILKIT_API_SECRET_ACCESS_KEY (both required; clients use them as "
       "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Prints `listening on http://ADDRESS:PORT` once bound; "
       "runs until SIGINT or SIGTERM, then exits 0.");
@@ -101,6 +106,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--region", arguments->region,
                       "Region the endpoint serves (credential scope, trail lookups); default: the trail's home region");
+  command
+      ->add_option("--lookup-rate-limit", arguments->lookup_rate_limit,
+                   "LookupEvents requests per second before ThrottlingException (CloudTrail: 2); 0 = unlimited")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   command->callback([arguments, &exit_code] { exit_code = run_serve(*arguments); });
 }
 

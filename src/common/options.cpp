@@ -61,9 +61,18 @@ void RecorderOptions::validate() const {
   if (error_reports_per_minute == 0) fail("error_reports_per_minute must be at least 1");
   if (state_dir.find('\0') != std::string::npos) fail("state_dir must not contain a NUL byte");
   digest.validate();
+  history.validate();
+  if (history.enabled && !history.store && history.path.empty() && state_dir.empty()) {
+    fail("history.enabled needs state_dir (or history.path, or history.store): the history database lives there");
+  }
   if (digest.enabled && state_dir.empty()) {
     fail("digest.enabled needs state_dir: the digest chain and signing key are kept there");
   }
+}
+
+void HistoryOptions::validate() const {
+  if (retention_days < 1 || retention_days > 3650) fail("history.retention_days must be between 1 and 3650");
+  if (max_queue_bytes < (1u << 20)) fail("history.max_queue_bytes must be at least 1 MiB");
 }
 
 void DigestOptions::validate() const {

@@ -165,6 +165,7 @@ std::string trail_description_path(std::string_view state_dir) { return join_pat
 std::string trail_status_path(std::string_view state_dir) { return join_path(state_dir, "trail-status.json"); }
 std::string public_keys_path(std::string_view state_dir) { return join_path(state_dir, "public-keys.json"); }
 std::string default_signing_key_path(std::string_view state_dir) { return join_path(state_dir, "keys/digest-key.pem"); }
+std::string history_database_path(std::string_view state_dir) { return join_path(state_dir, "history.sqlite3"); }
 
 void write_file_atomically(const std::string& path, std::string_view content, unsigned mode) {
   const std::string dir = parent_of(path);

@@ -8,6 +8,7 @@
 //   <state_dir>/keys/digest-key.pem the default signing key (generated once, mode 0600)
 //   <state_dir>/digest/<acct>/<region>.json   digest chain state (digest_chain.hpp)
 //   <state_dir>/spool/              the S3 spool (deliver/spool.hpp)
+//   <state_dir>/history.sqlite3     the event history behind LookupEvents (SQLite, WAL)
 //
 // Every file is written atomically (tmp in the same directory, fsync, rename, fsync the directory),
 // so a reader never sees a partial file. Times are epoch seconds; 0 = never / not applicable.
@@ -68,6 +69,8 @@ std::string trail_description_path(std::string_view state_dir);
 std::string trail_status_path(std::string_view state_dir);
 std::string public_keys_path(std::string_view state_dir);
 std::string default_signing_key_path(std::string_view state_dir);
+/// `<state_dir>/history.sqlite3`: the event history (LookupEvents), written by the Recorder.
+std::string history_database_path(std::string_view state_dir);
 
 /// Writes `content` to `path` atomically (see above), creating missing parent directories with
 /// mode 0700 (the state dir holds keys). Throws std::runtime_error naming the path and errno text.

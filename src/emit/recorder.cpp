@@ -17,7 +17,9 @@
 #include "batch/object_key.hpp"
 #include "buffer/mpsc_ring.hpp"
 #include "common/error_reporter.hpp"
+#include "digest/state_files.hpp"
 #include "digest/trail_state.hpp"
+#include "history/history_feeder.hpp"
 #include "emit/event_codec.hpp"
 #include "trailkit/recorder.hpp"
 
@@ -72,6 +74,7 @@ class RecorderImpl {
 
  private:
   void run_worker();
+  void report_history_errors();
   std::size_t drain_some(detail::Batcher& batcher, std::size_t max_per_shard);
   bool rings_empty() const noexcept;
   void drain_to(detail::Batcher& batcher, const std::vector<std::uint64_t>& barrier);
@@ -89,6 +92,8 @@ class RecorderImpl {
   detail::BatchCounters batch_counters_;
   detail::DigestCounters digest_counters_;
   std::unique_ptr<detail::TrailState> trail_;  // state dir + digest chain; null without a state dir
+  detail::HistoryCounters history_counters_;
+  std::unique_ptr<detail::HistoryFeeder> history_;  // LookupEvents history; null when off
   detail::ErrorReporter errors_;
 
   // Worker hand-shake. flush_requested_/flush_completed_ are sequence numbers.
@@ -143,6 +148,18 @@ RecorderImpl::RecorderImpl(RecorderOptions options)
   shard_counters_ = std::make_unique<ShardCounters[]>(shards);
   if (!options_.state_dir.empty()) {
     trail_ = std::make_unique<detail::TrailState>(options_, *destination_, *clock_, errors_, digest_counters_);
+  }
+  if (options_.history.enabled) {
+    std::shared_ptr<EventHistory> store = options_.history.store;
+    if (!store) {
+      SqliteHistoryOptions sqlite;
+      sqlite.path = !options_.history.path.empty() ? options_.history.path : detail::history_database_path(options_.state_dir);
+      sqlite.retention_days = options_.history.retention_days;
+      store = open_sqlite_history(sqlite);
+    }
+    history_ = std::make_unique<detail::HistoryFeeder>(std::move(store), options_.history.max_queue_bytes,
+                                                       options_.history.retention_days * 86400, *clock_,
+                                                       history_counters_);
   }
   worker_ = std::thread([this] { run_worker(); });
 }
@@ -294,8 +311,13 @@ void RecorderImpl::report_drops() {
   }
 }
 
+void RecorderImpl::report_history_errors() {
+  if (!history_) return;
+  for (std::string& message : history_->take_errors()) errors_.report(ErrorKind::kTransient, "history", std::move(message));
+}
+
 void RecorderImpl::run_worker() {
-  detail::Batcher batcher(options_, *destination_, *clock_, errors_, batch_counters_, trail_.get());
+  detail::Batcher batcher(options_, *destination_, *clock_, errors_, batch_counters_, trail_.get(), history_.get());
   for (;;) {
     std::uint64_t flush_target = 0;
     bool stopping = false;
@@ -314,6 +336,8 @@ void RecorderImpl::run_worker() {
       drain_to(batcher, barrier);
       deliver_everything(batcher);
       if (trail_ && !abort_.load(std::memory_order_relaxed)) trail_->finish();
+      if (history_ && !abort_.load(std::memory_order_relaxed)) history_->drain(std::chrono::seconds(10));
+      report_history_errors();
       break;
     }
     if (flush_target != 0) {
@@ -321,6 +345,8 @@ void RecorderImpl::run_worker() {
       for (auto& ring : rings_) barrier.push_back(ring->reserved_position());
       drain_to(batcher, barrier);
       deliver_everything(batcher);
+      // Lookups right after flush() see the flushed events (bounded: the history never holds up files for long).
+      if (history_) history_->drain(std::chrono::seconds(5));
       {
         std::lock_guard lock(mutex_);
         flush_completed_ = std::max(flush_completed_, flush_target);
@@ -339,6 +365,10 @@ void RecorderImpl::run_worker() {
     if (trail_) trail_->tick();
     report_drops();
     if (drained == 0) {
+      if (history_) {
+        history_->hand_off();
+        report_history_errors();
+      }
       const std::int64_t now = clock_->monotonic_now_ns();
       const std::int64_t wait_ns = std::clamp<std::int64_t>(batcher.next_deadline_ns() - now, 0, kPollNs);
       std::unique_lock lock(mutex_);
@@ -418,6 +448,9 @@ Stats RecorderImpl::stats() const noexcept {
   s.delivery_errors = batch_counters_.delivery_errors.load(std::memory_order_relaxed);
   s.digests_written = digest_counters_.written.load(std::memory_order_relaxed);
   s.digest_errors = digest_counters_.errors.load(std::memory_order_relaxed);
+  s.history_written = history_counters_.written.load(std::memory_order_relaxed);
+  s.history_pending = history_counters_.pending.load(std::memory_order_relaxed);
+  s.history_dropped = history_counters_.dropped.load(std::memory_order_relaxed);
   return s;
 }
 

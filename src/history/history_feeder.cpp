@@ -1,0 +1,141 @@
+#include "history/history_feeder.hpp"
+
+#include <exception>
+
+namespace trailkit::detail {
+namespace {
+constexpr std::size_t kMaxQueuedErrors = 64;
+constexpr std::int64_t kPruneEverySeconds = 3600;
+}  // namespace
+
+HistoryFeeder::HistoryFeeder(std::shared_ptr<EventHistory> store, std::size_t max_queue_bytes,
+                             std::int64_t retention_seconds, const Clock& clock, HistoryCounters& counters)
+    : store_(std::move(store)), max_queue_bytes_(max_queue_bytes), retention_seconds_(retention_seconds),
+      clock_(clock), counters_(counters) {
+  current_.bytes.reserve(kBatchBytes / 4);
+  thread_ = std::thread([this] { run(); });
+}
+
+HistoryFeeder::~HistoryFeeder() {
+  hand_off();
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HistoryFeeder::offer(std::string_view record) {
+  current_.bytes.append(record);
+  current_.ends.push_back(static_cast<std::uint32_t>(current_.bytes.size()));
+  counters_.pending.fetch_add(1, std::memory_order_relaxed);
+  if (current_.ends.size() >= kBatchRecords || current_.bytes.size() >= kBatchBytes) hand_off();
+}
+
+void HistoryFeeder::hand_off() {
+  if (current_.ends.empty()) return;
+  const std::size_t bytes = current_.bytes.size();
+  {
+    std::lock_guard lock(mutex_);
+    if (queued_bytes_ + bytes <= max_queue_bytes_ || queue_.empty()) {
+      queued_bytes_ += bytes;
+      queue_.push_back(std::move(current_));
+      current_ = Batch{};
+      current_.bytes.reserve(kBatchBytes / 4);
+      wake_.notify_one();
+      return;
+    }
+  }
+  // The history is behind by a full queue: skip this batch rather than stall the log files.
+  const std::uint64_t records = current_.ends.size();
+  counters_.dropped.fetch_add(records, std::memory_order_relaxed);
+  counters_.pending.fetch_sub(records, std::memory_order_relaxed);
+  current_.bytes.clear();
+  current_.ends.clear();
+  error("event history is behind (queue full at " + std::to_string(max_queue_bytes_) + " bytes): " +
+        std::to_string(records) + " records not added to the history (they are in the log files)");
+}
+
+bool HistoryFeeder::drain(std::chrono::milliseconds timeout) {
+  hand_off();
+  std::unique_lock lock(mutex_);
+  return idle_.wait_for(lock, timeout, [&] { return queue_.empty() && !busy_; });
+}
+
+std::vector<std::string> HistoryFeeder::take_errors() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  out.swap(errors_);
+  return out;
+}
+
+void HistoryFeeder::error(std::string message) {
+  std::lock_guard lock(mutex_);
+  if (errors_.size() < kMaxQueuedErrors) errors_.push_back(std::move(message));
+}
+
+void HistoryFeeder::run() {
+  for (;;) {
+    Batch batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stop_ and nothing left
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= batch.bytes.size();
+      busy_ = true;
+    }
+    store(batch);
+    {
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+    }
+    idle_.notify_all();
+  }
+  idle_.notify_all();
+}
+
+void HistoryFeeder::store(Batch& batch) {
+  std::vector<HistoryRecord> records;
+  records.reserve(batch.ends.size());
+  std::uint64_t skipped = 0;
+  std::uint32_t begin = 0;
+  for (const std::uint32_t end : batch.ends) {
+    const std::string_view record(batch.bytes.data() + begin, end - begin);
+    begin = end;
+    try {
+      if (auto r = history_record_from_json(record)) {
+        records.push_back(std::move(*r));
+      } else {
+        ++skipped;
+      }
+    } catch (const std::exception&) {
+      ++skipped;  // the record writer produced it, so this does not happen; never crash on it
+    }
+  }
+  const std::uint64_t total = batch.ends.size();
+  try {
+    if (!records.empty()) store_->add(records);
+    counters_.written.fetch_add(records.size(), std::memory_order_relaxed);
+    counters_.skipped.fetch_add(skipped, std::memory_order_relaxed);
+  } catch (const std::exception& e) {
+    counters_.dropped.fetch_add(records.size(), std::memory_order_relaxed);
+    counters_.skipped.fetch_add(skipped, std::memory_order_relaxed);
+    error(std::string("adding ") + std::to_string(records.size()) + " events to the history failed: " + e.what());
+  }
+  counters_.pending.fetch_sub(total, std::memory_order_relaxed);
+
+  const std::int64_t now = clock_.wall_now_seconds();
+  if (now >= next_prune_) {
+    next_prune_ = now + kPruneEverySeconds;
+    try {
+      store_->prune(now - retention_seconds_);
+    } catch (const std::exception& e) {
+      error(std::string("pruning the history failed: ") + e.what());
+    }
+  }
+}
+
+}  // namespace trailkit::detail

@@ -1,0 +1,515 @@
+// SqliteHistory: LookupEvents semantics (cloudtrail-spec §6.2) against a brute-force model, the
+// error codes, NextToken binding, retention, prune, persistence and concurrent use.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/fast_random.hpp"
+#include "trailkit/history.hpp"
+
+namespace trailkit {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kNow = 1'700'000'000;
+constexpr std::int64_t kDay = 86400;
+
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/trailkit_history_test_XXXXXX";
+    path_ = ::mkdtemp(pattern);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+HistoryRecord make_record(const std::string& id, std::int64_t time, const std::string& name = "GetUser",
+                          const std::string& user = "alice", bool read_only = true, bool insight = false,
+                          std::vector<HistoryRecord::Resource> resources = {}) {
+  HistoryRecord r;
+  r.event_id = id;
+  r.event_time = time;
+  r.event_name = name;
+  r.event_source = name.rfind("Get", 0) == 0 ? "iam.amazonaws.com" : "ec2.amazonaws.com";
+  r.read_only = read_only;
+  r.username = insight ? "" : user;
+  r.access_key_id = insight ? "" : "AKIA" + user;
+  r.insight = insight;
+  r.resources = std::move(resources);
+  r.account_id = "111122223333";
+  r.region = "us-east-1";
+  r.cloudtrail_event = R"({"eventID":")" + id + R"(","eventName":")" + name + "\"}";
+  return r;
+}
+
+std::unique_ptr<EventHistory> open(const std::string& path, std::int64_t retention_days = 90) {
+  SqliteHistoryOptions options;
+  options.path = path;
+  options.retention_days = retention_days;
+  return open_sqlite_history(options);
+}
+
+LookupRequest by(const std::string& key, const std::string& value) {
+  LookupRequest request;
+  request.attributes.push_back({key, value});
+  return request;
+}
+
+// Follows NextToken to the end; checks every page respects MaxResults.
+std::vector<LookupEvent> all_pages(const EventHistory& history, LookupRequest request, std::int64_t now = kNow) {
+  std::vector<LookupEvent> events;
+  for (int pages = 0; pages < 100000; ++pages) {
+    LookupResult page = history.lookup(request, now);
+    EXPECT_LE(page.events.size(), static_cast<std::size_t>(request.max_results.value_or(50)));
+    if (!page.next_token.empty()) {
+      EXPECT_EQ(page.events.size(), static_cast<std::size_t>(request.max_results.value_or(50)));
+    }
+    for (auto& e : page.events) events.push_back(std::move(e));
+    if (page.next_token.empty()) break;
+    request.next_token = page.next_token;
+  }
+  return events;
+}
+
+std::vector<std::string> ids(const std::vector<LookupEvent>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.event_id);
+  return out;
+}
+
+std::string expect_error(const EventHistory& history, const LookupRequest& request, std::int64_t now = kNow) {
+  try {
+    history.lookup(request, now);
+  } catch (const LookupError& e) {
+    return e.code();
+  }
+  return "no error";
+}
+
+// The model: records in insertion order; CloudTrail's answer is the matching ones, newest first,
+// ties in reverse insertion order.
+std::vector<std::string> expected(const std::vector<HistoryRecord>& records, const std::function<bool(const HistoryRecord&)>& match) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (match(records[i])) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return records[a].event_time != records[b].event_time ? records[a].event_time > records[b].event_time : a > b;
+  });
+  std::vector<std::string> out;
+  for (std::size_t i : order) out.push_back(records[i].event_id);
+  return out;
+}
+
+TEST(SqliteHistory, EachAttributeReturnsExactlyTheMatchingEventsNewestFirstAcrossPages) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  detail::FastRandom random(42);
+  const std::vector<std::string> names = {"GetUser", "RunInstances", "GetRole", "CreateBucket"};
+  const std::vector<std::string> users = {"alice", "bob", "carol"};
+  const std::vector<std::string> types = {"AWS::IAM::User", "AWS::EC2::Instance"};
+  std::vector<HistoryRecord> records;
+  for (int i = 0; i < 600; ++i) {
+    std::vector<HistoryRecord::Resource> resources;
+    for (std::uint64_t n = random.next() % 3; n > 0; --n) {
+      // Sometimes two resources of one type on one event: it must still be returned once.
+      resources.push_back({types[random.next() % 2], "res-" + std::to_string(random.next() % 4)});
+    }
+    // Few distinct times, so many events tie on event_time and pages split inside ties.
+    records.push_back(make_record("id-" + std::to_string(i), kNow - 1000 + static_cast<std::int64_t>(random.next() % 40),
+                                  names[random.next() % names.size()], users[random.next() % users.size()],
+                                  random.next() % 2 == 0, random.next() % 10 == 0, resources));
+  }
+  // Several batches, shuffled insertion times relative to event times.
+  for (std::size_t at = 0; at < records.size(); at += 97) {
+    history->add(std::vector<HistoryRecord>(records.begin() + static_cast<long>(at),
+                                            records.begin() + static_cast<long>(std::min(records.size(), at + 97))));
+  }
+  const auto management = [](const HistoryRecord& r) { return !r.insight; };
+  int page_size = 1;
+  const auto check = [&](const std::string& key, const std::string& value, const std::function<bool(const HistoryRecord&)>& match) {
+    LookupRequest request = by(key, value);
+    request.max_results = page_size;
+    page_size = page_size % 44 + 7;  // vary the page size between checks
+    const auto got = ids(all_pages(*history, request));
+    const auto want = expected(records, [&](const HistoryRecord& r) { return management(r) && match(r); });
+    EXPECT_FALSE(want.empty()) << key << "=" << value;
+    EXPECT_EQ(got, want) << key << "=" << value;
+  };
+  for (const auto& name : names) {
+    check("EventName", name, [&](const HistoryRecord& r) { return r.event_name == name; });
+  }
+  check("EventSource", "ec2.amazonaws.com", [](const HistoryRecord& r) { return r.event_source == "ec2.amazonaws.com"; });
+  for (const auto& user : users) {
+    check("Username", user, [&](const HistoryRecord& r) { return r.username == user; });
+    check("AccessKeyId", "AKIA" + user, [&](const HistoryRecord& r) { return r.access_key_id == "AKIA" + user; });
+  }
+  check("ReadOnly", "true", [](const HistoryRecord& r) { return r.read_only; });
+  check("ReadOnly", "false", [](const HistoryRecord& r) { return !r.read_only; });
+  check("EventId", "id-7", [](const HistoryRecord& r) { return r.event_id == "id-7"; });
+  for (const auto& type : types) {
+    check("ResourceType", type, [&](const HistoryRecord& r) {
+      return std::any_of(r.resources.begin(), r.resources.end(), [&](const auto& x) { return x.type == type; });
+    });
+  }
+  for (int n = 0; n < 4; ++n) {
+    const std::string name = "res-" + std::to_string(n);
+    check("ResourceName", name, [&](const HistoryRecord& r) {
+      return std::any_of(r.resources.begin(), r.resources.end(), [&](const auto& x) { return x.name == name; });
+    });
+  }
+  // No attribute: every management event; the default page size is 50.
+  const auto first = history->lookup(LookupRequest{}, kNow);
+  EXPECT_EQ(first.events.size(), 50u);
+  EXPECT_EQ(ids(all_pages(*history, LookupRequest{})), expected(records, management));
+  // A value nothing has.
+  EXPECT_TRUE(history->lookup(by("Username", "nobody"), kNow).events.empty());
+  EXPECT_TRUE(history->lookup(by("EventName", "getuser"), kNow).events.empty());  // case-sensitive
+}
+
+TEST(SqliteHistory, ReturnsEveryFieldAndTheRecordByteForByte) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  HistoryRecord r = make_record("e-1", kNow - 5, "RunInstances", "bob", false, false,
+                                {{"AWS::EC2::Instance", "i-2"}, {"AWS::EC2::Instance", "i-1"}, {"AWS::IAM::Role", "R"}});
+  r.cloudtrail_event = R"({"eventVersion":"1.11","x":"\u00e9\n"})";
+  history->add({r});
+  const auto result = history->lookup(by("ResourceName", "i-1"), kNow);
+  ASSERT_EQ(result.events.size(), 1u);
+  const LookupEvent& e = result.events[0];
+  EXPECT_EQ(e.event_id, "e-1");
+  EXPECT_EQ(e.event_name, "RunInstances");
+  EXPECT_EQ(e.event_source, "ec2.amazonaws.com");
+  EXPECT_EQ(e.read_only, "false");
+  EXPECT_EQ(e.access_key_id, "AKIAbob");
+  EXPECT_EQ(e.username, "bob");
+  EXPECT_EQ(e.event_time, kNow - 5);
+  ASSERT_EQ(e.resources.size(), 3u);  // all of the event's resources, in record order
+  EXPECT_EQ(e.resources[0].name, "i-2");
+  EXPECT_EQ(e.resources[1].name, "i-1");
+  EXPECT_EQ(e.resources[2].type, "AWS::IAM::Role");
+  EXPECT_EQ(e.cloudtrail_event, r.cloudtrail_event);
+  EXPECT_TRUE(result.next_token.empty());
+}
+
+TEST(SqliteHistory, TimeBoundsAreInclusiveAndClampedToTheRetentionWindow) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"), 90);
+  history->add({make_record("old", kNow - 90 * kDay - 1), make_record("edge", kNow - 90 * kDay), make_record("a", kNow - 300),
+                make_record("b", kNow - 200), make_record("c", kNow - 100), make_record("future", kNow + 60)});
+  LookupRequest request;
+  request.start_time = kNow - 300;
+  request.end_time = kNow - 200;
+  EXPECT_EQ(ids(history->lookup(request, kNow).events), (std::vector<std::string>{"b", "a"}));
+  request.start_time = request.end_time = kNow - 200;
+  EXPECT_EQ(ids(history->lookup(request, kNow).events), (std::vector<std::string>{"b"}));
+  // No bounds: the window starts exactly retention_days before now; no upper bound.
+  EXPECT_EQ(ids(history->lookup(LookupRequest{}, kNow).events), (std::vector<std::string>{"future", "c", "b", "a", "edge"}));
+  // A start before the window is clamped; an end before it is refused.
+  request.start_time = 0;
+  request.end_time = kNow - 250;
+  EXPECT_EQ(ids(history->lookup(request, kNow).events), (std::vector<std::string>{"a", "edge"}));
+  request.end_time = kNow - 90 * kDay - 1;
+  EXPECT_EQ(expect_error(*history, request), "InvalidTimeRangeException");
+  // The window moves with now.
+  EXPECT_EQ(ids(history->lookup(LookupRequest{}, kNow + kDay).events), (std::vector<std::string>{"future", "c", "b", "a"}));
+  // A start in the future is a valid, empty range.
+  request = LookupRequest{};
+  request.start_time = kNow + 3600;
+  EXPECT_TRUE(history->lookup(request, kNow).events.empty());
+}
+
+TEST(SqliteHistory, InsightModeReturnsOnlyInsightEvents) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  history->add({make_record("m1", kNow - 10, "RunInstances", "alice", false), make_record("i1", kNow - 9, "RunInstances", "", false, true),
+                make_record("i2", kNow - 8, "GetUser", "", false, true), make_record("m2", kNow - 7, "GetUser", "alice", false)});
+  LookupRequest insight;
+  insight.event_category = "insight";
+  EXPECT_EQ(ids(history->lookup(insight, kNow).events), (std::vector<std::string>{"i2", "i1"}));
+  LookupRequest by_name = by("EventName", "RunInstances");
+  by_name.event_category = "insight";
+  EXPECT_EQ(ids(history->lookup(by_name, kNow).events), (std::vector<std::string>{"i1"}));
+  LookupRequest by_source = by("EventSource", "iam.amazonaws.com");
+  by_source.event_category = "insight";
+  EXPECT_EQ(ids(history->lookup(by_source, kNow).events), (std::vector<std::string>{"i2"}));
+  LookupRequest by_id = by("EventId", "i1");
+  by_id.event_category = "insight";
+  EXPECT_EQ(ids(history->lookup(by_id, kNow).events), (std::vector<std::string>{"i1"}));
+  // Management mode never shows them, whatever the attribute.
+  EXPECT_EQ(ids(history->lookup(LookupRequest{}, kNow).events), (std::vector<std::string>{"m2", "m1"}));
+  EXPECT_EQ(ids(history->lookup(by("ReadOnly", "false"), kNow).events), (std::vector<std::string>{"m2", "m1"}));
+  EXPECT_TRUE(history->lookup(by("EventId", "i1"), kNow).events.empty());
+}
+
+TEST(SqliteHistory, RefusesWhatCloudTrailRefuses) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  LookupRequest two = by("EventName", "A");
+  two.attributes.push_back({"Username", "b"});
+  EXPECT_EQ(expect_error(*history, two), "InvalidLookupAttributesException");
+  EXPECT_EQ(expect_error(*history, by("eventname", "A")), "InvalidLookupAttributesException");
+  EXPECT_EQ(expect_error(*history, by("Region", "us-east-1")), "InvalidLookupAttributesException");
+  EXPECT_EQ(expect_error(*history, by("EventName", "")), "InvalidLookupAttributesException");
+  EXPECT_EQ(expect_error(*history, by("EventName", std::string(2001, 'a'))), "InvalidLookupAttributesException");
+  EXPECT_EQ(expect_error(*history, by("EventName", std::string(2000, 'a'))), "no error");
+  EXPECT_EQ(expect_error(*history, by("ReadOnly", "True")), "InvalidLookupAttributesException");
+  for (const char* key : {"Username", "ReadOnly", "ResourceType", "ResourceName", "AccessKeyId"}) {
+    LookupRequest insight = by(key, "true");
+    insight.event_category = "insight";
+    EXPECT_EQ(expect_error(*history, insight), "InvalidLookupAttributesException") << key;
+  }
+  for (const char* category : {"Insight", "management", ""}) {
+    LookupRequest request;
+    request.event_category = category;
+    EXPECT_EQ(expect_error(*history, request), "InvalidEventCategoryException") << category;
+  }
+  LookupRequest range;
+  range.start_time = kNow;
+  range.end_time = kNow - 1;
+  EXPECT_EQ(expect_error(*history, range), "InvalidTimeRangeException");
+  for (int max : {0, -1, 51}) {
+    LookupRequest request;
+    request.max_results = max;
+    EXPECT_EQ(expect_error(*history, request), "InvalidMaxResultsException") << max;
+  }
+  for (int max : {1, 50}) {
+    LookupRequest request;
+    request.max_results = max;
+    EXPECT_EQ(expect_error(*history, request), "no error") << max;
+  }
+  LookupRequest garbage;
+  for (const char* token : {"x", "not a token!", "AAAA", "====", "eyJ2IjoxfQ"}) {
+    garbage.next_token = token;
+    EXPECT_EQ(expect_error(*history, garbage), "InvalidNextTokenException") << token;
+  }
+  try {
+    history->lookup(by("Nope", "x"), kNow);
+    FAIL();
+  } catch (const LookupError& e) {
+    EXPECT_NE(std::string(e.what()).find("AttributeKey"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SqliteHistory, NextTokenIsBoundToTheRequestAndTheDatabase) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  std::vector<HistoryRecord> records;
+  for (int i = 0; i < 10; ++i) records.push_back(make_record("id-" + std::to_string(i), kNow - 100 + i));
+  history->add(records);
+  LookupRequest request = by("Username", "alice");
+  request.start_time = kNow - 1000;
+  request.max_results = 3;
+  const auto first = history->lookup(request, kNow);
+  ASSERT_FALSE(first.next_token.empty());
+  LookupRequest next = request;
+  next.next_token = first.next_token;
+  EXPECT_EQ(expect_error(*history, next), "no error");
+  // Page size may change between pages (the CLI's --starting-token with another --page-size).
+  next.max_results = 5;
+  EXPECT_EQ(ids(history->lookup(next, kNow).events), (std::vector<std::string>{"id-6", "id-5", "id-4", "id-3", "id-2"}));
+
+  LookupRequest other = next;
+  other.attributes[0].value = "bob";
+  EXPECT_EQ(expect_error(*history, other), "InvalidNextTokenException");
+  other = next;
+  other.attributes[0].key = "AccessKeyId";
+  EXPECT_EQ(expect_error(*history, other), "InvalidNextTokenException");
+  other = next;
+  other.attributes.clear();
+  EXPECT_EQ(expect_error(*history, other), "InvalidNextTokenException");
+  other = next;
+  other.start_time = kNow - 999;
+  EXPECT_EQ(expect_error(*history, other), "InvalidNextTokenException");
+  other = next;
+  other.end_time = kNow;
+  EXPECT_EQ(expect_error(*history, other), "InvalidNextTokenException");
+  other = next;
+  other.event_category = "insight";
+  other.attributes.clear();
+  EXPECT_EQ(expect_error(*history, other), "InvalidNextTokenException");
+  // Every single-character change of the token is detected.
+  for (std::size_t i = 0; i < first.next_token.size(); ++i) {
+    other = next;
+    other.next_token[i] = other.next_token[i] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(expect_error(*history, other), "InvalidNextTokenException") << i;
+  }
+  other = next;
+  other.next_token += "A";
+  EXPECT_EQ(expect_error(*history, other), "InvalidNextTokenException");
+  // Another database (another random key) does not accept it.
+  auto elsewhere = open(dir.file("other.sqlite3"));
+  EXPECT_EQ(expect_error(*elsewhere, next), "InvalidNextTokenException");
+  // A configured key is used instead of the database's.
+  SqliteHistoryOptions keyed;
+  keyed.path = dir.file("h.sqlite3");
+  keyed.token_key = "configured";
+  EXPECT_EQ(expect_error(*open_sqlite_history(keyed), next), "InvalidNextTokenException");
+}
+
+TEST(SqliteHistory, PagesNeitherRepeatNorSkipWhenEventsArriveBetweenPages) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  std::vector<HistoryRecord> records;
+  for (int i = 0; i < 20; ++i) records.push_back(make_record("id-" + std::to_string(i), kNow - 100));  // all tied
+  history->add(records);
+  LookupRequest request;
+  request.max_results = 7;
+  const auto first = history->lookup(request, kNow);
+  history->add({make_record("newer", kNow - 50), make_record("tied-later", kNow - 100)});
+  request.next_token = first.next_token;
+  auto rest = all_pages(*history, request);
+  auto got = ids(first.events);
+  for (const auto& id : ids(rest)) got.push_back(id);
+  // The snapshot continues strictly after the cursor: the tie inserted later sorts before it
+  // (higher rowid = newer among equal times), so it is not shown in this listing.
+  std::vector<std::string> want;
+  for (int i = 19; i >= 0; --i) want.push_back("id-" + std::to_string(i));
+  EXPECT_EQ(got, want);
+}
+
+TEST(SqliteHistory, DuplicateEventIdsAreIgnored) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  history->add({make_record("a", kNow - 3, "GetUser"), make_record("b", kNow - 2)});
+  history->add({make_record("a", kNow - 1, "RunInstances"), make_record("c", kNow - 1)});
+  history->add({make_record("d", kNow - 1), make_record("d", kNow - 1)});  // within one batch
+  EXPECT_EQ(history->size(), 4u);
+  const auto a = history->lookup(by("EventId", "a"), kNow).events;
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].event_name, "GetUser");  // the first stored copy stays
+  EXPECT_EQ(ids(all_pages(*history, LookupRequest{})), (std::vector<std::string>{"d", "c", "b", "a"}));
+}
+
+TEST(SqliteHistory, PruneDeletesOlderEventsInChunks) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  std::vector<HistoryRecord> records;
+  const int old_count = 12000;  // more than two chunks
+  for (int i = 0; i < old_count; ++i) {
+    records.push_back(make_record("old-" + std::to_string(i), kNow - 10 * kDay - i % 100, "GetUser", "alice", true, i % 50 == 0,
+                                  {{"AWS::IAM::User", "old-user"}}));
+  }
+  for (int i = 0; i < 10; ++i) {
+    records.push_back(make_record("new-" + std::to_string(i), kNow - kDay + i, "GetUser", "alice", true, false, {{"AWS::IAM::User", "new-user"}}));
+  }
+  history->add(records);
+  EXPECT_EQ(history->size(), static_cast<std::uint64_t>(old_count + 10));
+  EXPECT_EQ(history->prune(kNow - 2 * kDay), static_cast<std::uint64_t>(old_count));
+  EXPECT_EQ(history->size(), 10u);
+  EXPECT_TRUE(history->lookup(by("ResourceName", "old-user"), kNow).events.empty());
+  EXPECT_EQ(history->lookup(by("ResourceName", "new-user"), kNow).events.size(), 10u);
+  LookupRequest insight;
+  insight.event_category = "insight";
+  EXPECT_TRUE(history->lookup(insight, kNow).events.empty());
+  EXPECT_EQ(history->prune(kNow - 2 * kDay), 0u);
+  // The boundary: event_time == older_than is kept.
+  EXPECT_EQ(history->prune(kNow - kDay), 0u);
+  EXPECT_EQ(history->prune(kNow - kDay + 1), 1u);
+}
+
+TEST(SqliteHistory, SurvivesReopenWithItsTokenKey) {
+  TempDir dir;
+  const std::string path = dir.file("h.sqlite3");
+  LookupRequest request;
+  request.max_results = 2;
+  std::string token;
+  {
+    auto history = open(path);
+    history->add({make_record("a", kNow - 3), make_record("b", kNow - 2), make_record("c", kNow - 1)});
+    token = history->lookup(request, kNow).next_token;
+    ASSERT_FALSE(token.empty());
+  }
+  auto history = open(path);
+  EXPECT_EQ(history->size(), 3u);
+  request.next_token = token;
+  EXPECT_EQ(ids(history->lookup(request, kNow).events), (std::vector<std::string>{"a"}));
+  EXPECT_TRUE(fs::exists(path + "-wal") || fs::exists(path));  // WAL mode leaves its files beside it
+}
+
+TEST(SqliteHistory, ConcurrentLookupsWhileAdding) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  constexpr int kBatches = 200, kBatch = 100;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<HistoryRecord> batch;
+      for (int i = 0; i < kBatch; ++i) {
+        const int n = b * kBatch + i;
+        batch.push_back(make_record("id-" + std::to_string(n), kNow - 100000 + n, n % 2 == 0 ? "GetUser" : "RunInstances",
+                                    "alice", true, false, {{"AWS::IAM::User", "u" + std::to_string(n % 3)}}));
+      }
+      history->add(batch);
+    }
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  std::atomic<int> failures{0}, lookups{0};
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      std::uint64_t last_size = 0;
+      while (!done) {
+        const auto size = history->size();
+        if (size < last_size || size % kBatch != 0) ++failures;  // a batch is atomic
+        last_size = size;
+        LookupRequest request = t == 0 ? by("EventName", "GetUser") : by("ResourceName", "u1");
+        request.max_results = 10;
+        const auto page = history->lookup(request, kNow);
+        // Newest first, and each event matches.
+        for (std::size_t i = 0; i < page.events.size(); ++i) {
+          if (i > 0 && page.events[i].event_time >= page.events[i - 1].event_time) ++failures;
+          if (t == 0 && page.events[i].event_name != "GetUser") ++failures;
+        }
+        ++lookups;
+      }
+    });
+  }
+  writer.join();
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(lookups.load(), 0);
+  EXPECT_EQ(history->size(), static_cast<std::uint64_t>(kBatches * kBatch));
+  EXPECT_EQ(all_pages(*history, by("EventName", "GetUser")).size(), static_cast<std::size_t>(kBatches * kBatch / 2));
+}
+
+TEST(SqliteHistory, ACorruptFileIsAnErrorNamingThePath) {
+  TempDir dir;
+  const std::string path = dir.file("corrupt.sqlite3");
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 1000; ++i) out << "this is not a database ";
+  }
+  try {
+    open(path);
+    FAIL() << "opened a corrupt file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  const std::string missing = dir.file("no/such/dir/h.sqlite3");
+  try {
+    open(missing);
+    FAIL() << "opened under a missing directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(open(dir.file("h.sqlite3"), 0), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace trailkit
