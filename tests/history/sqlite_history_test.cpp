@@ -452,8 +452,13 @@ TEST(SqliteHistory, ConcurrentLookupsWhileAdding) {
       std::vector<HistoryRecord> batch;
       for (int i = 0; i < kBatch; ++i) {
         const int n = b * kBatch + i;
-        batch.push_back(make_record("id-" + std::to_string(n), kNow - 100000 + n, n % 2 == 0 ? "GetUser" : "RunInstances",
-                                    "alice", true, false, {{"AWS::IAM::User", "u" + std::to_string(n % 3)}}));
+        // Appended rather than `"id-" + std::to_string(n)`: GCC 12 misreports -Wrestrict on that form.
+        std::string id = "id-";
+        id += std::to_string(n);
+        std::string user = "u";
+        user += std::to_string(n % 3);
+        batch.push_back(make_record(id, kNow - 100000 + n, n % 2 == 0 ? "GetUser" : "RunInstances", "alice", true,
+                                    false, {{"AWS::IAM::User", user}}));
       }
       history->add(batch);
     }
