@@ -68,15 +68,6 @@ std::optional<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 }  // namespace
 
 std::string format_amz_date(std::int64_t epoch_seconds) {
@@ -107,11 +98,9 @@ bool parse_amz_date(std::string_view text, std::int64_t& epoch_seconds) noexcept
   if (!number(0, 4, year) || !number(4, 2, month) || !number(6, 2, day) || !number(9, 2, hour) ||
       !number(11, 2, minute) || !number(13, 2, second))
     return false;
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return false;
-  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  // Reject 31 February & co: the day must round-trip.
-  if (detail::civil_from_epoch(days * 86400).day != day) return false;
-  epoch_seconds = days * 86400 + hour * 3600 + minute * 60 + second;
+  const std::optional<std::int64_t> epoch = detail::epoch_from_civil(year, month, day, hour, minute, second);
+  if (!epoch) return false;  // 31 February, hour 24 and the like
+  epoch_seconds = *epoch;
   return true;
 }
 

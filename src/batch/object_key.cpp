@@ -313,13 +313,18 @@ std::string digest_file_key(const KeyLocation& where, std::string_view trail_nam
   key += '_';
   key += home_region;
   key += '_';
+  key += digest_key_stamp(digest_end_epoch_seconds);
+  key += kSuffix;
+  return key;
+}
+
+std::string digest_key_stamp(std::int64_t epoch_seconds) {
+  const CivilTime t = civil_four_digit_year(epoch_seconds);
   char stamp[16];
   write_stamp_to_minute(stamp, t);
   write_digits(stamp + 13, t.second, 2);
   stamp[15] = 'Z';
-  key.append(stamp, sizeof stamp);
-  key += kSuffix;
-  return key;
+  return std::string(stamp, sizeof stamp);
 }
 
 void random_unique_string(FastRandom& random, char out[16]) noexcept {

@@ -74,6 +74,9 @@ std::string insight_file_key(const KeyLocation& where, std::int64_t delivery_epo
 std::string digest_file_key(const KeyLocation& where, std::string_view trail_name, std::string_view home_region,
                             std::int64_t digest_end_epoch_seconds);
 
+/// `YYYYMMDDTHHMMSSZ`: the end-time stamp of a digest key (validate-logs compares these as text).
+std::string digest_key_stamp(std::int64_t epoch_seconds);
+
 /// Fills `out` with 16 characters of [A-Za-z0-9], each uniformly distributed (rejection sampling, so
 /// no modulo bias). CloudTrail's UniqueString has no meaning beyond uniqueness (spec §3.1).
 void random_unique_string(FastRandom& random, char out[16]) noexcept;

@@ -3,6 +3,7 @@
 // civil_from_days, ~6 ns versus ~60 ns for gmtime_r + strftime (performance.md §D.2).
 
 #include <cstdint>
+#include <optional>
 
 namespace trailkit::detail {
 
@@ -33,6 +34,28 @@ constexpr CivilTime civil_from_epoch(std::int64_t epoch_seconds) noexcept {
   const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   return CivilTime{static_cast<int>(y), static_cast<int>(m), static_cast<int>(d),
                    static_cast<int>(rem / 3600), static_cast<int>((rem % 3600) / 60), static_cast<int>(rem % 60)};
+}
+
+/// Epoch seconds of a UTC civil time (Hinnant's days_from_civil, the inverse of civil_from_epoch),
+/// or nullopt when a field is out of range: month 1..12, day within its month (leap years too),
+/// hour 0..23, minute and second 0..59. The one place the parsers of eventTime, X-Amz-Date and the
+/// validator's --start-time turn fields into seconds.
+constexpr std::optional<std::int64_t> epoch_from_civil(int year, int month, int day, int hour, int minute,
+                                                       int second) noexcept {
+  if (month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
+      second > 59) {
+    return std::nullopt;
+  }
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (day > kDays[month - 1] + (month == 2 && leap ? 1 : 0)) return std::nullopt;
+  const std::int64_t y = year - (month <= 2 ? 1 : 0);
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const std::int64_t yoe = y - era * 400;
+  const std::int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = era * 146097 + doe - 719468;
+  return days * 86400 + hour * 3600 + minute * 60 + second;
 }
 
 /// Writes `n` decimal digits of `value` (zero-padded) to `out`.

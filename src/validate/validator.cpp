@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "batch/object_key.hpp"
 #include "common/civil_time.hpp"
 #include "digest/crypto.hpp"
 
@@ -19,42 +20,6 @@ constexpr std::int64_t kHour = 3600;
 
 // --- time --------------------------------------------------------------------------------------
 
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-// "YYYYMMDDTHHMMSSZ": CloudTrail's key date format (validation.py DATE_FORMAT).
-std::string format_key_date(std::int64_t t) {
-  const CivilTime c = civil_four_digit_year(t);
-  char buf[17];
-  write_digits(buf, c.year, 4);
-  write_digits(buf + 4, c.month, 2);
-  write_digits(buf + 6, c.day, 2);
-  buf[8] = 'T';
-  write_digits(buf + 9, c.hour, 2);
-  write_digits(buf + 11, c.minute, 2);
-  write_digits(buf + 13, c.second, 2);
-  buf[15] = 'Z';
-  return std::string(buf, 16);
-}
-
-std::string format_ymd_folders(std::int64_t t) {
-  const CivilTime c = civil_four_digit_year(t);
-  char buf[10];
-  write_digits(buf, c.year, 4);
-  buf[4] = '/';
-  write_digits(buf + 5, c.month, 2);
-  buf[7] = '/';
-  write_digits(buf + 8, c.day, 2);
-  return std::string(buf, 10);
-}
 
 // Python's type name in dateutil's "Parser must be a string or character stream, not X".
 std::string python_type_name(const Json& value) {
@@ -336,12 +301,10 @@ class Run {
   // validation.py load_all_digest_keys_in_range: one ListObjects walk from the marker.
   List list_digests(const std::string& bucket, std::int64_t end_time) {
     const std::int64_t marker_time = o_.start_time - 60;  // "Subtract one minute to ensure the dates are inclusive."
-    const std::string marker = with_prefix("AWSLogs/" + org_part() + account_ + "/CloudTrail-Digest/" + source_region_ +
-                                           "/" + format_ymd_folders(marker_time) + "/" + account_ +
-                                           "_CloudTrail-Digest_" + source_region_ + "_" + trail_name_ + "_" +
-                                           home_region_ + "_" + format_key_date(marker_time) + ".json.gz");
-    const std::string target_start = format_key_date(o_.start_time);
-    const std::string target_end = format_key_date(end_time + kHour);  // logs that spilled over
+    const std::string marker = digest_file_key(KeyLocation{o_.prefix, o_.organization_id, account_, source_region_},
+                                               trail_name_, home_region_, marker_time);
+    const std::string target_start = digest_key_stamp(o_.start_time);
+    const std::string target_end = digest_key_stamp(end_time + kHour);  // logs that spilled over
     List list;
     const Status s = store_.list(bucket, digest_folder(), marker, [&](const std::string& key) {
       if (!is_trail_digest_key(key)) return true;
@@ -864,12 +827,7 @@ std::optional<std::int64_t> parse_time_text(std::string_view s) {
       return std::nullopt;
     }
   }
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month < 1 || month > 12 || day < 1) return std::nullopt;
-  if (day > kDays[month - 1] + (month == 2 && is_leap(year) ? 1 : 0)) return std::nullopt;
-  if (hour > 23 || minute > 59 || second > 59) return std::nullopt;
-  return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
-         minute * 60 + second;
+  return epoch_from_civil(year, month, day, hour, minute, second);
 }
 
 std::string format_display_time(std::int64_t epoch_seconds) {
