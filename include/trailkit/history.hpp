@@ -49,6 +49,10 @@ struct HistoryRecord {
 /// eventName/eventSource) take both from insightDetails. eventTime must be exactly
 /// `YYYY-MM-DDTHH:MM:SSZ`. Thread contract: pure function.
 std::optional<HistoryRecord> history_record_from_json(std::string_view compact_record);
+/// As above, into `out` (reusing its strings' capacity: the feeder calls it for every record with
+/// one long-lived HistoryRecord per slot, so steady state does not allocate). Returns false where
+/// the other returns nullopt; `out` is then unspecified. Thread contract: pure function.
+bool history_record_from_json(std::string_view compact_record, HistoryRecord& out);
 
 /// A LookupEvents request, as the API carries it. Thread contract: plain value type.
 struct LookupRequest {
@@ -99,8 +103,11 @@ class LookupError : public std::runtime_error {
 class EventHistory {
  public:
   virtual ~EventHistory() = default;
-  /// Stores a batch (one transaction). Duplicate event IDs are ignored. Throws std::runtime_error
-  /// on a storage failure (message names the file and the cause).
+  /// Stores a batch (one transaction: a lookup sees all of it or none). A duplicate eventID within
+  /// the batch is dropped (the first copy stays); across batches eventIDs are taken as unique, as
+  /// CloudTrail's are (the recorder generates UUIDv4s): checking every insert against 90 days of
+  /// IDs would cost more than the insert. Throws std::runtime_error on a storage failure (message
+  /// names the file and the cause).
   virtual void add(const std::vector<HistoryRecord>& records) = 0;
   /// Answers LookupEvents with CloudTrail's semantics; `now` bounds the 90-day window. Throws
   /// LookupError for invalid requests, std::runtime_error on storage failures.
@@ -113,7 +120,8 @@ class EventHistory {
   /// strictly after the previous page's last event, so events added meanwhile with a newer
   /// (time, insertion) position are not shown in that listing.
   virtual LookupResult lookup(const LookupRequest& request, std::int64_t now) const = 0;
-  /// Deletes events with event_time < `older_than`; returns how many.
+  /// Deletes events with event_time < `older_than`; returns how many. Lookups never show events
+  /// older than the retention window anyway; prune() frees their space.
   virtual std::uint64_t prune(std::int64_t older_than) = 0;
   /// Number of stored events.
   virtual std::uint64_t size() const = 0;
@@ -124,6 +132,9 @@ struct SqliteHistoryOptions {
   std::int64_t retention_days = 90;
   /// Key for NextToken integrity (HMAC); "" = random per database (stored in it).
   std::string token_key;
+  /// zstd level for the stored records (blocks of 64 events); 0 = store them uncompressed. The
+  /// default trades ratio (~5x on CloudTrail records) for speed: ingest is bound by it.
+  int compression_level = -1;
 };
 
 /// Opens (creating if needed) the SQLite history: WAL mode, indexes for every lookup attribute with

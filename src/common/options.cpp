@@ -73,6 +73,9 @@ void RecorderOptions::validate() const {
 void HistoryOptions::validate() const {
   if (retention_days < 1 || retention_days > 3650) fail("history.retention_days must be between 1 and 3650");
   if (max_queue_bytes < (1u << 20)) fail("history.max_queue_bytes must be at least 1 MiB");
+  if (compression_level < -7 || compression_level > 19) {
+    fail("history.compression_level must be between -7 and 19 (0 = uncompressed)");
+  }
 }
 
 void DigestOptions::validate() const {

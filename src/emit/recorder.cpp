@@ -155,6 +155,7 @@ RecorderImpl::RecorderImpl(RecorderOptions options)
       SqliteHistoryOptions sqlite;
       sqlite.path = !options_.history.path.empty() ? options_.history.path : detail::history_database_path(options_.state_dir);
       sqlite.retention_days = options_.history.retention_days;
+      sqlite.compression_level = options_.history.compression_level;
       store = open_sqlite_history(sqlite);
     }
     history_ = std::make_unique<detail::HistoryFeeder>(std::move(store), options_.history.max_queue_bytes,

@@ -1,6 +1,7 @@
 #include "history/history_feeder.hpp"
 
 #include <exception>
+#include <iterator>
 
 namespace trailkit::detail {
 namespace {
@@ -40,6 +41,7 @@ void HistoryFeeder::hand_off() {
     std::lock_guard lock(mutex_);
     if (queued_bytes_ + bytes <= max_queue_bytes_ || queue_.empty()) {
       queued_bytes_ += bytes;
+      queued_records_ += current_.ends.size();
       queue_.push_back(std::move(current_));
       current_ = Batch{};
       current_.bytes.reserve(kBatchBytes / 4);
@@ -60,6 +62,8 @@ void HistoryFeeder::hand_off() {
 bool HistoryFeeder::drain(std::chrono::milliseconds timeout) {
   hand_off();
   std::unique_lock lock(mutex_);
+  flush_requested_ = true;
+  wake_.notify_all();
   return idle_.wait_for(lock, timeout, [&] { return queue_.empty() && !busy_; });
 }
 
@@ -76,55 +80,69 @@ void HistoryFeeder::error(std::string message) {
 }
 
 void HistoryFeeder::run() {
+  std::vector<Batch> batches;
   for (;;) {
-    Batch batch;
+    batches.clear();
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) break;  // stop_ and nothing left
-      batch = std::move(queue_.front());
-      queue_.pop_front();
-      queued_bytes_ -= batch.bytes.size();
+      // A trickle: wait a little for more, so each store is a useful size.
+      wake_.wait_for(lock, kHold, [&] { return stop_ || flush_requested_ || queued_records_ >= kBatchRecords; });
+      std::size_t records = 0;
+      while (!queue_.empty() && (batches.empty() || records + queue_.front().ends.size() <= kMaxStoreRecords)) {
+        records += queue_.front().ends.size();
+        queued_bytes_ -= queue_.front().bytes.size();
+        queued_records_ -= queue_.front().ends.size();
+        batches.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
       busy_ = true;
     }
-    store(batch);
+    store(batches);
     {
       std::lock_guard lock(mutex_);
       busy_ = false;
+      if (queue_.empty()) flush_requested_ = false;
     }
     idle_.notify_all();
   }
   idle_.notify_all();
 }
 
-void HistoryFeeder::store(Batch& batch) {
-  std::vector<HistoryRecord> records;
-  records.reserve(batch.ends.size());
+void HistoryFeeder::store(std::vector<Batch>& batches) {
+  std::size_t total = 0;
+  for (const Batch& batch : batches) total += batch.ends.size();
+  if (records_.size() < total) records_.resize(total);
+  std::size_t kept = 0;
   std::uint64_t skipped = 0;
-  std::uint32_t begin = 0;
-  for (const std::uint32_t end : batch.ends) {
-    const std::string_view record(batch.bytes.data() + begin, end - begin);
-    begin = end;
-    try {
-      if (auto r = history_record_from_json(record)) {
-        records.push_back(std::move(*r));
+  for (const Batch& batch : batches) {
+    std::uint32_t begin = 0;
+    for (const std::uint32_t end : batch.ends) {
+      const std::string_view record(batch.bytes.data() + begin, end - begin);
+      begin = end;
+      // Into a reused slot: its strings keep their capacity from earlier batches.
+      if (history_record_from_json(record, records_[kept])) {
+        ++kept;
       } else {
-        ++skipped;
+        ++skipped;  // data events, network activity events
       }
-    } catch (const std::exception&) {
-      ++skipped;  // the record writer produced it, so this does not happen; never crash on it
     }
   }
-  const std::uint64_t total = batch.ends.size();
+  // add() takes a vector: hand it the filled prefix without copying (the tail keeps its slots).
+  std::vector<HistoryRecord> tail(std::make_move_iterator(records_.begin() + static_cast<std::ptrdiff_t>(kept)),
+                                  std::make_move_iterator(records_.end()));
+  records_.resize(kept);
   try {
-    if (!records.empty()) store_->add(records);
-    counters_.written.fetch_add(records.size(), std::memory_order_relaxed);
+    if (!records_.empty()) store_->add(records_);
+    counters_.written.fetch_add(kept, std::memory_order_relaxed);
     counters_.skipped.fetch_add(skipped, std::memory_order_relaxed);
   } catch (const std::exception& e) {
-    counters_.dropped.fetch_add(records.size(), std::memory_order_relaxed);
+    counters_.dropped.fetch_add(kept, std::memory_order_relaxed);
     counters_.skipped.fetch_add(skipped, std::memory_order_relaxed);
-    error(std::string("adding ") + std::to_string(records.size()) + " events to the history failed: " + e.what());
+    error(std::string("adding ") + std::to_string(kept) + " events to the history failed: " + e.what());
   }
+  for (auto& slot : tail) records_.push_back(std::move(slot));
   counters_.pending.fetch_sub(total, std::memory_order_relaxed);
 
   const std::int64_t now = clock_.wall_now_seconds();

@@ -4,7 +4,9 @@
 // The worker hands every compact record it writes into a log file to offer(): a memcpy into the
 // current batch, nothing else. Full batches (or whatever is there at each tick) go to a bounded
 // queue; the feeder's own thread turns each record into a HistoryRecord (management and Insights
-// events only) and stores the batch in one transaction. The feeder can never stall the pipeline:
+// events only) and stores what is queued in one add(). Below kBatchRecords queued it waits up to
+// kHold for more (unless drain() or shutdown asks), so a slow trickle still makes stores of
+// useful size (the SQLite store writes a block per add). The feeder can never stall the pipeline:
 // when the queue holds `max_queue_bytes`, new batches are skipped and their records counted in
 // `dropped` (the log files still hold them). The lag is visible in `pending` (records queued).
 // Errors are queued for the worker, which reports them through its rate-limited reporter, so the
@@ -41,6 +43,8 @@ class HistoryFeeder {
  public:
   static constexpr std::size_t kBatchRecords = 2048;
   static constexpr std::size_t kBatchBytes = 4u << 20;
+  static constexpr std::size_t kMaxStoreRecords = 16384;  // one add() takes at most this many
+  static constexpr std::chrono::milliseconds kHold{1000};
 
   HistoryFeeder(std::shared_ptr<EventHistory> store, std::size_t max_queue_bytes, std::int64_t retention_seconds,
                 const Clock& clock, HistoryCounters& counters);
@@ -63,7 +67,7 @@ class HistoryFeeder {
     std::vector<std::uint32_t> ends;
   };
   void run();
-  void store(Batch& batch);
+  void store(std::vector<Batch>& batches);
   void error(std::string message);
 
   std::shared_ptr<EventHistory> store_;
@@ -78,10 +82,13 @@ class HistoryFeeder {
   std::condition_variable idle_;
   std::deque<Batch> queue_;
   std::size_t queued_bytes_ = 0;
+  std::size_t queued_records_ = 0;
+  bool flush_requested_ = false;  // drain() waits: store without holding
   bool busy_ = false;
   bool stop_ = false;
   std::vector<std::string> errors_;
   std::int64_t next_prune_ = 0;
+  std::vector<HistoryRecord> records_;  // feeder thread: reused, so steady state does not allocate
   std::thread thread_;
 };
 

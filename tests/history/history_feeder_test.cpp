@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <condition_variable>
 #include <map>
@@ -15,6 +16,8 @@
 
 #include "support/files.hpp"
 #include "support/log_file_checks.hpp"
+#include "history/history_feeder.hpp"
+#include "trailkit/clock.hpp"
 #include "trailkit/history.hpp"
 #include "trailkit/in_memory_destination.hpp"
 #include "trailkit/recorder.hpp"
@@ -31,6 +34,7 @@ class RecordingHistory final : public EventHistory {
     std::unique_lock lock(mutex_);
     released_.wait(lock, [&] { return !held_; });
     if (fail_) throw std::runtime_error("disk full (injected)");
+    ++add_calls_;
     for (const HistoryRecord& r : records) by_id_.emplace(r.event_id, r);
   }
   LookupResult lookup(const LookupRequest&, std::int64_t) const override { return {}; }
@@ -50,6 +54,10 @@ class RecordingHistory final : public EventHistory {
     std::lock_guard lock(mutex_);
     fail_ = fail;
   }
+  int add_calls() const {
+    std::lock_guard lock(mutex_);
+    return add_calls_;
+  }
   std::map<std::string, HistoryRecord> records() const {
     std::lock_guard lock(mutex_);
     return by_id_;
@@ -58,6 +66,7 @@ class RecordingHistory final : public EventHistory {
  private:
   mutable std::mutex mutex_;
   std::condition_variable released_;
+  int add_calls_ = 0;
   bool held_ = false;
   bool fail_ = false;
   std::map<std::string, HistoryRecord> by_id_;
@@ -197,6 +206,39 @@ TEST(HistoryFeederTest, HistoryNeedsAPlaceToLive) {
   o = f.options();
   o.history.retention_days = 0;
   EXPECT_THROW(Recorder::create(o), std::invalid_argument);
+  o = f.options();
+  o.history.compression_level = 20;
+  try {
+    Recorder::create(o);
+    FAIL() << "accepted history.compression_level 20";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("history.compression_level"), std::string::npos) << e.what();
+  }
+}
+
+// A trickle of small hand-offs (an idle worker hands off at every tick) is gathered into one
+// store: the SQLite history writes a block per add(), and tiny blocks would make lookups slower.
+TEST(HistoryFeederTest, SmallHandOffsAreGatheredIntoOneStore) {
+  auto store = std::make_shared<RecordingHistory>();
+  detail::HistoryCounters counters;
+  {
+    detail::HistoryFeeder feeder(store, 64u << 20, 90 * 86400, *system_clock(), counters);
+    for (int hand_off = 0; hand_off < 5; ++hand_off) {
+      for (int i = 0; i < 10; ++i) {
+        char record[160];
+        std::snprintf(record, sizeof record,
+                      R"({"eventID":"id-%d-%d","eventName":"GetUser","eventSource":"iam.amazonaws.com","eventTime":"%s"})",
+                      hand_off, i, "2030-01-01T00:00:00Z");
+        feeder.offer(record);
+      }
+      feeder.hand_off();
+    }
+    ASSERT_TRUE(feeder.drain(std::chrono::seconds(10)));
+    EXPECT_EQ(counters.written.load(), 50u);
+    EXPECT_EQ(counters.pending.load(), 0u);
+  }
+  EXPECT_EQ(store->add_calls(), 1) << "five hand-offs within the hold time make one add()";
+  EXPECT_EQ(store->size(), 50u);
 }
 
 }  // namespace

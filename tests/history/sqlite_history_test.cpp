@@ -383,17 +383,118 @@ TEST(SqliteHistory, PagesNeitherRepeatNorSkipWhenEventsArriveBetweenPages) {
   EXPECT_EQ(got, want);
 }
 
-TEST(SqliteHistory, DuplicateEventIdsAreIgnored) {
+TEST(SqliteHistory, DuplicateEventIdsWithinABatchKeepTheFirstCopy) {
   TempDir dir;
   auto history = open(dir.file("h.sqlite3"));
-  history->add({make_record("a", kNow - 3, "GetUser"), make_record("b", kNow - 2)});
-  history->add({make_record("a", kNow - 1, "RunInstances"), make_record("c", kNow - 1)});
-  history->add({make_record("d", kNow - 1), make_record("d", kNow - 1)});  // within one batch
-  EXPECT_EQ(history->size(), 4u);
+  history->add({make_record("a", kNow - 3, "GetUser"), make_record("b", kNow - 2), make_record("a", kNow - 1, "RunInstances")});
+  EXPECT_EQ(history->size(), 2u);
   const auto a = history->lookup(by("EventId", "a"), kNow).events;
   ASSERT_EQ(a.size(), 1u);
-  EXPECT_EQ(a[0].event_name, "GetUser");  // the first stored copy stays
-  EXPECT_EQ(ids(all_pages(*history, LookupRequest{})), (std::vector<std::string>{"d", "c", "b", "a"}));
+  EXPECT_EQ(a[0].event_name, "GetUser");  // the first copy stays
+  EXPECT_EQ(ids(all_pages(*history, LookupRequest{})), (std::vector<std::string>{"b", "a"}));
+  // Across batches IDs are taken as unique (documented): a repeated one is stored, and an EventId
+  // lookup shows every stored copy, newest first, like any other listing.
+  history->add({make_record("a", kNow - 1, "RunInstances")});
+  EXPECT_EQ(history->size(), 3u);
+  const auto both = history->lookup(by("EventId", "a"), kNow).events;
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].event_name, "RunInstances");
+  EXPECT_EQ(both[1].event_name, "GetUser");
+}
+
+TEST(SqliteHistory, EventIdLookupFindsEachOfManyIdsAcrossBlocks) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  // 5,000 events in 5 blocks: every bucket holds several IDs of every block, so the lookup must
+  // pick the right one by hash and check the ID itself.
+  std::vector<std::string> all;
+  for (int b = 0; b < 5; ++b) {
+    std::vector<HistoryRecord> batch;
+    for (int i = 0; i < 1000; ++i) {
+      std::string id = "evt-";
+      id += std::to_string(b * 1000 + i);
+      all.push_back(id);
+      batch.push_back(make_record(id, kNow - 5000 + b * 1000 + i));
+    }
+    history->add(batch);
+  }
+  for (std::size_t i = 0; i < all.size(); i += 7) {
+    const auto found = history->lookup(by("EventId", all[i]), kNow).events;
+    ASSERT_EQ(found.size(), 1u) << all[i];
+    EXPECT_EQ(found[0].event_id, all[i]);
+    EXPECT_EQ(found[0].event_time, kNow - 5000 + static_cast<std::int64_t>(i));
+  }
+  EXPECT_TRUE(history->lookup(by("EventId", "evt-5000"), kNow).events.empty());
+  // With a time range that excludes it, an existing ID is not returned.
+  LookupRequest request = by("EventId", all[10]);
+  request.start_time = kNow - 100;
+  EXPECT_TRUE(history->lookup(request, kNow).events.empty());
+}
+
+TEST(SqliteHistory, LargeBatchesSplitIntoBlocksAndStillMergeNewestFirst) {
+  TempDir dir;
+  auto history = open(dir.file("h.sqlite3"));
+  // One add() larger than a block, with times interleaved with a second add(): blocks overlap
+  // in time, so the lookup has to merge them.
+  std::vector<HistoryRecord> big, small;
+  detail::FastRandom random(7);
+  std::vector<HistoryRecord> all;
+  for (int i = 0; i < 40000; ++i) {
+    std::string id = "big-";
+    id += std::to_string(i);
+    big.push_back(make_record(id, kNow - 1000 + static_cast<std::int64_t>(random.next() % 900), i % 3 == 0 ? "GetUser" : "RunInstances"));
+  }
+  for (int i = 0; i < 300; ++i) {
+    std::string id = "small-";
+    id += std::to_string(i);
+    small.push_back(make_record(id, kNow - 1000 + static_cast<std::int64_t>(random.next() % 900), "GetUser"));
+  }
+  history->add(big);
+  history->add(small);
+  all = big;
+  all.insert(all.end(), small.begin(), small.end());
+  EXPECT_EQ(history->size(), 40300u);
+  LookupRequest request = by("EventName", "GetUser");
+  request.start_time = kNow - 700;
+  request.end_time = kNow - 400;
+  request.max_results = 50;
+  EXPECT_EQ(ids(all_pages(*history, request)), expected(all, [](const HistoryRecord& r) {
+              return r.event_name == "GetUser" && r.event_time >= kNow - 700 && r.event_time <= kNow - 400;
+            }));
+  LookupRequest window;
+  window.start_time = kNow - 500;
+  window.end_time = kNow - 450;
+  EXPECT_EQ(ids(all_pages(*history, window)),
+            expected(all, [](const HistoryRecord& r) { return r.event_time >= kNow - 500 && r.event_time <= kNow - 450; }));
+}
+
+TEST(SqliteHistory, StoresRecordsUncompressedOrAtAnyZstdLevel) {
+  TempDir dir;
+  for (int level : {0, -5, 1, 3}) {
+    SqliteHistoryOptions options;
+    options.path = dir.file("h" + std::to_string(level + 10) + ".sqlite3");
+    options.compression_level = level;
+    auto history = open_sqlite_history(options);
+    std::vector<HistoryRecord> batch;
+    for (int i = 0; i < 200; ++i) {
+      std::string id = "id-";
+      id += std::to_string(i);
+      batch.push_back(make_record(id, kNow - 300 + i));
+    }
+    history->add(batch);
+    const auto page = history->lookup(by("EventId", "id-123"), kNow).events;
+    ASSERT_EQ(page.size(), 1u) << level;
+    EXPECT_EQ(page[0].cloudtrail_event, batch[123].cloudtrail_event) << level;
+  }
+  SqliteHistoryOptions bad;
+  bad.path = dir.file("bad.sqlite3");
+  bad.compression_level = 99;
+  try {
+    open_sqlite_history(bad);
+    FAIL() << "accepted compression_level 99";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("compression_level"), std::string::npos) << e.what();
+  }
 }
 
 TEST(SqliteHistory, PruneDeletesOlderEventsInChunks) {

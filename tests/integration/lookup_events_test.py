@@ -12,7 +12,9 @@ expected events, newest first, for:
 with every member checked (CloudTrailEvent parses to the record of the log file). It also shows:
   two attributes -> InvalidLookupAttributesException, --max-results 51 -> InvalidMaxResultsException,
   a wrong secret -> HTTP 403 InvalidSignatureException, boto3's lookup_events paginator gets the same
-  events as the CLI, `trailkit lookup` prints byte-for-byte what the CLI prints, ListTrails /
+  events as the CLI, `trailkit lookup` prints byte-for-byte what the CLI prints (also with --max-items /
+  --starting-token: the same botocore resume tokens, cut mid-page and on a page boundary, and awscli's
+  errors for --max-items with --max-results and for bad starting tokens), ListTrails /
   GetEventSelectors / GetInsightSelectors answer for the served trail, and a server started with
   --lookup-rate-limit 1 answers ThrottlingException (HTTP 400) that botocore retries.
 
@@ -20,6 +22,7 @@ usage: lookup_events_test.py --trailkit PATH [--keep]
 Starts `trailkit serve` itself (ephemeral port) and stops it by PID; removes its scratch directory.
 """
 import argparse
+import base64
 import calendar
 import datetime
 import gzip
@@ -397,6 +400,83 @@ def main():
         check(own.returncode == cli.returncode == 255 and
               first_line(own.stderr).startswith("An error occurred (InvalidLookupAttributesException)"),
               "trailkit lookup: the CLI's error line and exit code 255", {"trailkit": own.stderr, "aws": cli.stderr})
+
+        # ---- --max-items / --starting-token: the CLI's pagination tokens, made by trailkit lookup ---
+        def own_lookup(*arguments):
+            return run([trailkit, "lookup", "--state-dir", state, *arguments], env)
+
+        def same_output(arguments, what):
+            """Both exit 0 and print the same JSON; returns it (None when they differ)."""
+            cli, own = aws("lookup-events", *arguments), own_lookup(*arguments)
+            ok = check(cli.returncode == 0 and own.returncode == 0 and cli.stdout == own.stdout and
+                       json.loads(own.stdout) == json.loads(cli.stdout),
+                       f"trailkit lookup {' '.join(arguments)}: {what}, byte for byte as the aws CLI",
+                       {"trailkit": own.stdout[-400:] + own.stderr[-400:], "aws": cli.stdout[-400:] + cli.stderr[-400:]})
+            return json.loads(own.stdout) if ok else None
+
+        def resume_token(token):
+            return json.loads(base64.b64decode(token))
+
+        everything = [e["EventId"] for e in (lookup_cli() or {"Events": []})["Events"]]
+        # 7 events from pages of 3: the third page is cut after 1 event (boto_truncate_amount 1).
+        first = same_output(["--max-items", "7", "--page-size", "3"], "7 events and a resume token")
+        if first is not None and check("NextToken" in first, "--max-items 7: the listing is cut, NextToken printed"):
+            check([e["EventId"] for e in first["Events"]] == everything[:7], "--max-items 7: the first 7 events")
+            decoded = resume_token(first["NextToken"])
+            check(list(decoded) == ["NextToken", "boto_truncate_amount"] and decoded["boto_truncate_amount"] == 1 and
+                  isinstance(decoded["NextToken"], str),
+                  "the token is botocore's: base64 of {NextToken: <service token>, boto_truncate_amount: 1}", decoded)
+            # The service token inside is the one `trailkit serve` issued after page 2 (same history, same key).
+            pages = [lookup_cli("--max-results", "3")]
+            if pages[0] is not None and "NextToken" in pages[0]:
+                pages.append(lookup_cli("--max-results", "3", "--next-token", pages[0]["NextToken"]))
+                own_page = own_lookup("--max-results", "3", "--next-token", pages[0]["NextToken"])
+                check(pages[1] is not None and own_page.returncode == 0 and
+                      pages[1].get("NextToken") == json.loads(own_page.stdout).get("NextToken") == decoded["NextToken"],
+                      "trailkit lookup and trailkit serve issue the same service NextToken for the same history",
+                      {"serve": (pages[1] or {}).get("NextToken"), "lookup": own_page.stdout[-200:],
+                       "in the resume token": decoded["NextToken"]})
+            for extra in ([], ["--page-size", "3"]):
+                second = same_output(["--starting-token", first["NextToken"], "--max-items", "7", *extra],
+                                     "the next 7 events from the resume token")
+                if second is not None:
+                    check([e["EventId"] for e in second["Events"]] == everything[7:14],
+                          "--starting-token <that token> --max-items 7" + (" --page-size 3" if extra else "") +
+                          ": resumes after event 7, skipping the printed one")
+        # A cut on a page boundary: the token holds the service NextToken alone.
+        boundary = same_output(["--max-items", "6", "--page-size", "3"], "a cut on a page boundary")
+        if boundary is not None and check("NextToken" in boundary, "--max-items 6 --page-size 3: NextToken printed"):
+            check(list(resume_token(boundary["NextToken"])) == ["NextToken"],
+                  "page-boundary token: {NextToken} without boto_truncate_amount", resume_token(boundary["NextToken"]))
+        # The end of the listing within --max-items: no NextToken.
+        whole = same_output(["--max-items", str(len(everything) + 5), "--page-size", "50"], "the whole listing")
+        if whole is not None:
+            check("NextToken" not in whole and len(whole["Events"]) == len(everything),
+                  "--max-items beyond the end: every event, no NextToken")
+
+        # awscli's errors: --max-items with --max-results, and starting tokens it cannot use.
+        for arguments in (["--max-results", "2", "--max-items", "3"],
+                          ["--next-token", "x", "--starting-token", "y", "--page-size", "4", "--max-items", "3"]):
+            cli, own = aws("lookup-events", *arguments), own_lookup(*arguments)
+            check(cli.returncode == own.returncode == 255 and own.stderr == cli.stderr and
+                  "Error during pagination: Cannot specify --no-paginate along with pagination arguments: " in own.stderr,
+                  f"trailkit lookup {' '.join(arguments)}: awscli's pagination error and exit 255",
+                  {"trailkit": own.stderr, "aws": cli.stderr})
+        strip_retries = lambda line: line.replace(" (reached max retries: 0)", "")
+        for token, expected in (("garbage", "An error occurred (InvalidNextTokenException) when calling the LookupEvents"),
+                                ("a___b___c", "Bad starting token: a___b___c")):
+            cli = aws("lookup-events", "--starting-token", token, "--max-items", "2")
+            own = own_lookup("--starting-token", token, "--max-items", "2")
+            check(cli.returncode == own.returncode == 255 and
+                  strip_retries(first_line(cli.stderr)) == first_line(own.stderr) and
+                  first_line(own.stderr).startswith(expected) and "--starting-token" in own.stderr,
+                  f"--starting-token {token}: the CLI's error line, exit 255, and a line naming the flag",
+                  {"trailkit": own.stderr, "aws": cli.stderr})
+        wrong_shape = base64.b64encode(b'{"Marker": "x"}').decode()
+        own = own_lookup("--starting-token", wrong_shape)
+        check(own.returncode == 255 and first_line(own.stderr).startswith("Bad starting token") and
+              "--starting-token" in own.stderr, "--starting-token of JSON without NextToken: refused, exit 255",
+              own.stderr)
 
         # ---- the trail operations --------------------------------------------------------------
         arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{TRAIL}"
