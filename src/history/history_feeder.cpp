@@ -14,6 +14,7 @@ HistoryFeeder::HistoryFeeder(std::shared_ptr<EventHistory> store, std::size_t ma
     : store_(std::move(store)), max_queue_bytes_(max_queue_bytes), retention_seconds_(retention_seconds),
       clock_(clock), counters_(counters) {
   current_.bytes.reserve(kBatchBytes / 4);
+  store_thread_ = std::thread([this] { run_store(); });
   thread_ = std::thread([this] { run(); });
 }
 
@@ -25,6 +26,12 @@ HistoryFeeder::~HistoryFeeder() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(mutex_);
+    deriving_done_ = true;
+  }
+  mail_.notify_all();
+  if (store_thread_.joinable()) store_thread_.join();
 }
 
 void HistoryFeeder::offer(std::string_view record) {
@@ -43,8 +50,15 @@ void HistoryFeeder::hand_off() {
       queued_bytes_ += bytes;
       queued_records_ += current_.ends.size();
       queue_.push_back(std::move(current_));
-      current_ = Batch{};
-      current_.bytes.reserve(kBatchBytes / 4);
+      // A stored batch's buffers come back for reuse: fresh multi-megabyte buffers would cost a
+      // page fault per 4 KiB on every batch.
+      if (!spare_.empty()) {
+        current_ = std::move(spare_.back());
+        spare_.pop_back();
+      } else {
+        current_ = Batch{};
+        current_.bytes.reserve(kBatchBytes / 4);
+      }
       wake_.notify_one();
       return;
     }
@@ -64,7 +78,7 @@ bool HistoryFeeder::drain(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   flush_requested_ = true;
   wake_.notify_all();
-  return idle_.wait_for(lock, timeout, [&] { return queue_.empty() && !busy_; });
+  return idle_.wait_for(lock, timeout, [&] { return queue_.empty() && in_flight_ == 0; });
 }
 
 std::vector<std::string> HistoryFeeder::take_errors() {
@@ -81,7 +95,7 @@ void HistoryFeeder::error(std::string message) {
 
 void HistoryFeeder::run() {
   std::vector<Batch> batches;
-  for (;;) {
+  for (int next_slot = 0;; next_slot ^= 1) {
     batches.clear();
     {
       std::unique_lock lock(mutex_);
@@ -97,23 +111,54 @@ void HistoryFeeder::run() {
         batches.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      busy_ = true;
+      ++in_flight_;
     }
-    store(batches);
+    // The slot is free: the store thread took the other one before this one was posted last time,
+    // and it takes mail only after finishing the set before it.
+    Slot& slot = slots_[next_slot];
+    derive(batches, slot);
+    std::unique_lock lock(mutex_);
+    for (Batch& batch : batches) {
+      if (spare_.size() >= kSpareBatches) break;
+      batch.bytes.clear();
+      batch.ends.clear();
+      spare_.push_back(std::move(batch));
+    }
+    mail_.wait(lock, [&] { return mailbox_ == nullptr; });
+    mailbox_ = &slot;
+    mail_.notify_all();
+  }
+}
+
+void HistoryFeeder::run_store() {
+  for (;;) {
+    Slot* slot = nullptr;
+    {
+      std::unique_lock lock(mutex_);
+      mail_.wait(lock, [&] { return mailbox_ != nullptr || deriving_done_; });
+      if (mailbox_ == nullptr) break;  // the feeder has left and posted everything
+      slot = mailbox_;
+    }
+    store(*slot);
     {
       std::lock_guard lock(mutex_);
-      busy_ = false;
-      if (queue_.empty()) flush_requested_ = false;
+      mailbox_ = nullptr;  // taken only now: the feeder must not refill this slot while add() reads it
+      --in_flight_;
+      if (queue_.empty() && in_flight_ == 0) flush_requested_ = false;
     }
+    mail_.notify_all();
     idle_.notify_all();
   }
   idle_.notify_all();
 }
 
-void HistoryFeeder::store(std::vector<Batch>& batches) {
+void HistoryFeeder::derive(std::vector<Batch>& batches, Slot& slot) {
   std::size_t total = 0;
   for (const Batch& batch : batches) total += batch.ends.size();
-  if (records_.size() < total) records_.resize(total);
+  std::vector<HistoryRecord>& records = slot.records;
+  for (auto& r : slot.spare) records.push_back(std::move(r));
+  slot.spare.clear();
+  if (records.size() < total) records.resize(total);
   std::size_t kept = 0;
   std::uint64_t skipped = 0;
   for (const Batch& batch : batches) {
@@ -121,29 +166,34 @@ void HistoryFeeder::store(std::vector<Batch>& batches) {
     for (const std::uint32_t end : batch.ends) {
       const std::string_view record(batch.bytes.data() + begin, end - begin);
       begin = end;
-      // Into a reused slot: its strings keep their capacity from earlier batches.
-      if (history_record_from_json(record, records_[kept])) {
+      // Into a reused slot: its strings keep their capacity from earlier sets.
+      if (history_record_from_json(record, records[kept])) {
         ++kept;
       } else {
         ++skipped;  // data events, network activity events
       }
     }
   }
-  // add() takes a vector: hand it the filled prefix without copying (the tail keeps its slots).
-  std::vector<HistoryRecord> tail(std::make_move_iterator(records_.begin() + static_cast<std::ptrdiff_t>(kept)),
-                                  std::make_move_iterator(records_.end()));
-  records_.resize(kept);
+  // add() takes the vector: it must hold exactly the kept records; the rest wait in `spare`.
+  slot.spare.assign(std::make_move_iterator(records.begin() + static_cast<std::ptrdiff_t>(kept)),
+                    std::make_move_iterator(records.end()));
+  records.resize(kept);
+  slot.total = total;
+  slot.skipped = skipped;
+}
+
+void HistoryFeeder::store(Slot& slot) {
+  const std::size_t kept = slot.records.size();
   try {
-    if (!records_.empty()) store_->add(records_);
+    if (kept != 0) store_->add(slot.records);
     counters_.written.fetch_add(kept, std::memory_order_relaxed);
-    counters_.skipped.fetch_add(skipped, std::memory_order_relaxed);
+    counters_.skipped.fetch_add(slot.skipped, std::memory_order_relaxed);
   } catch (const std::exception& e) {
     counters_.dropped.fetch_add(kept, std::memory_order_relaxed);
-    counters_.skipped.fetch_add(skipped, std::memory_order_relaxed);
+    counters_.skipped.fetch_add(slot.skipped, std::memory_order_relaxed);
     error(std::string("adding ") + std::to_string(kept) + " events to the history failed: " + e.what());
   }
-  for (auto& slot : tail) records_.push_back(std::move(slot));
-  counters_.pending.fetch_sub(total, std::memory_order_relaxed);
+  counters_.pending.fetch_sub(slot.total, std::memory_order_relaxed);
 
   const std::int64_t now = clock_.wall_now_seconds();
   if (now >= next_prune_) {

@@ -729,16 +729,24 @@ void SqliteHistory::write_block(std::vector<const HistoryRecord*>& records, bool
 
 void SqliteHistory::add(const std::vector<HistoryRecord>& records) {
   if (records.empty()) return;
-  // Duplicate eventIDs within the batch: the first copy stays (a set of views into `records`).
+  // Duplicate eventIDs within the batch: the first copy stays. Sorting (hash, index) pairs finds
+  // them without a node allocation per record.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> by_hash(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) by_hash[i] = {event_id_hash(records[i].event_id), static_cast<std::uint32_t>(i)};
+  std::sort(by_hash.begin(), by_hash.end());
+  std::vector<bool> duplicate(records.size(), false);
+  for (std::size_t i = 1; i < by_hash.size(); ++i) {
+    for (std::size_t j = i; j > 0 && by_hash[j - 1].first == by_hash[i].first; --j) {
+      if (records[by_hash[j - 1].second].event_id == records[by_hash[i].second].event_id) {
+        duplicate[by_hash[i].second] = true;  // the sort keeps equal hashes in index order: j-1 came first
+        break;
+      }
+    }
+  }
   std::vector<const HistoryRecord*> management, insight;
   management.reserve(records.size());
-  {
-    std::unordered_map<std::string_view, bool> seen;
-    seen.reserve(records.size() * 2);
-    for (const HistoryRecord& r : records) {
-      if (!seen.try_emplace(r.event_id, true).second) continue;
-      (r.insight ? insight : management).push_back(&r);
-    }
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!duplicate[i]) (records[i].insight ? insight : management).push_back(&records[i]);
   }
   std::lock_guard<std::mutex> lock(writer_mutex_);
   Connection& w = *writer_;
