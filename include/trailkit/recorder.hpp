@@ -129,6 +129,11 @@ struct HistoryOptions {
   /// zstd level of the records in the SQLite history (SqliteHistoryOptions::compression_level):
   /// 0 = uncompressed, -7 .. 19; the default -1 keeps ingest fast at ~5x smaller than the JSON.
   int compression_level = -1;
+  /// Run the history's threads at a lower priority (Linux nice +10), so on a machine without a
+  /// spare core the emit threads and the log-file worker come first; the history may then fall
+  /// behind and skip batches (Stats::history_dropped). Off by default: the history keeps up and
+  /// the log files pay for it in CPU (bench/RESULTS.md: ~0.7x their rate on 2 busy vCPUs).
+  bool low_priority = false;
 
   /// Throws std::invalid_argument naming the field and the rule.
   void validate() const;

@@ -160,7 +160,7 @@ RecorderImpl::RecorderImpl(RecorderOptions options)
     }
     history_ = std::make_unique<detail::HistoryFeeder>(std::move(store), options_.history.max_queue_bytes,
                                                        options_.history.retention_days * 86400, *clock_,
-                                                       history_counters_);
+                                                       history_counters_, options_.history.low_priority);
   }
   worker_ = std::thread([this] { run_worker(); });
 }

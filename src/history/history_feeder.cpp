@@ -1,18 +1,33 @@
 #include "history/history_feeder.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <exception>
 #include <iterator>
 
 namespace trailkit::detail {
 namespace {
 constexpr std::size_t kMaxQueuedErrors = 64;
+constexpr int kLowPriorityNice = 10;
+
+// Linux per-thread nice; threads this one starts (the SQLite store's packing helper) inherit it.
+// Best effort: a failure leaves the priority as it was.
+void lower_this_threads_priority() {
+  const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+  const int current = ::getpriority(PRIO_PROCESS, tid);
+  (void)::setpriority(PRIO_PROCESS, tid, std::min(current + kLowPriorityNice, 19));
+}
 constexpr std::int64_t kPruneEverySeconds = 3600;
 }  // namespace
 
 HistoryFeeder::HistoryFeeder(std::shared_ptr<EventHistory> store, std::size_t max_queue_bytes,
-                             std::int64_t retention_seconds, const Clock& clock, HistoryCounters& counters)
+                             std::int64_t retention_seconds, const Clock& clock, HistoryCounters& counters,
+                             bool low_priority)
     : store_(std::move(store)), max_queue_bytes_(max_queue_bytes), retention_seconds_(retention_seconds),
-      clock_(clock), counters_(counters) {
+      clock_(clock), counters_(counters), low_priority_(low_priority) {
   current_.bytes.reserve(kBatchBytes / 4);
   store_thread_ = std::thread([this] { run_store(); });
   thread_ = std::thread([this] { run(); });
@@ -94,6 +109,7 @@ void HistoryFeeder::error(std::string message) {
 }
 
 void HistoryFeeder::run() {
+  if (low_priority_) lower_this_threads_priority();
   std::vector<Batch> batches;
   for (int next_slot = 0;; next_slot ^= 1) {
     batches.clear();
@@ -131,6 +147,7 @@ void HistoryFeeder::run() {
 }
 
 void HistoryFeeder::run_store() {
+  if (low_priority_) lower_this_threads_priority();
   for (;;) {
     Slot* slot = nullptr;
     {

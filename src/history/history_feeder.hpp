@@ -49,8 +49,9 @@ class HistoryFeeder {
   static constexpr std::chrono::milliseconds kHold{1000};
   static constexpr std::size_t kSpareBatches = 4;
 
+  /// `low_priority`: run the history threads at nice +10 (HistoryOptions::low_priority).
   HistoryFeeder(std::shared_ptr<EventHistory> store, std::size_t max_queue_bytes, std::int64_t retention_seconds,
-                const Clock& clock, HistoryCounters& counters);
+                const Clock& clock, HistoryCounters& counters, bool low_priority = false);
   ~HistoryFeeder();
   HistoryFeeder(const HistoryFeeder&) = delete;
   HistoryFeeder& operator=(const HistoryFeeder&) = delete;
@@ -87,6 +88,7 @@ class HistoryFeeder {
   const std::int64_t retention_seconds_;
   const Clock& clock_;
   HistoryCounters& counters_;
+  const bool low_priority_;
   Batch current_;  // worker only
 
   std::mutex mutex_;

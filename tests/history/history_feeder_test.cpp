@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iterator>
+#include <algorithm>
+#include <sstream>
+#include <fstream>
+#include <filesystem>
 #include <cstdio>
 #include <ctime>
 #include <condition_variable>
@@ -239,6 +244,45 @@ TEST(HistoryFeederTest, SmallHandOffsAreGatheredIntoOneStore) {
   }
   EXPECT_EQ(store->add_calls(), 1) << "five hand-offs within the hold time make one add()";
   EXPECT_EQ(store->size(), 50u);
+}
+
+// Nice values of this process's threads, from /proc/self/task/*/stat (field 19).
+std::vector<int> thread_nice_values() {
+  std::vector<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) out.push_back(std::stoi(field));
+    }
+  }
+  return out;
+}
+
+TEST(HistoryFeederTest, LowPriorityRunsTheHistoryThreadsAtNiceTen) {
+  const auto count_at = [](int nice) {
+    const auto values = thread_nice_values();
+    return std::count(values.begin(), values.end(), nice);
+  };
+  const auto before = count_at(10);
+  auto store = std::make_shared<RecordingHistory>();
+  detail::HistoryCounters counters;
+  {
+    detail::HistoryFeeder feeder(store, 64u << 20, 90 * 86400, *system_clock(), counters, true);
+    feeder.offer(R"({"eventID":"a","eventName":"GetUser","eventSource":"iam.amazonaws.com","eventTime":"2030-01-01T00:00:00Z"})");
+    ASSERT_TRUE(feeder.drain(std::chrono::seconds(10)));  // both threads have started by now
+    EXPECT_EQ(count_at(10) - before, 2) << "the feeder and the store thread";
+  }
+  {
+    detail::HistoryFeeder feeder(store, 64u << 20, 90 * 86400, *system_clock(), counters);
+    feeder.offer(R"({"eventID":"b","eventName":"GetUser","eventSource":"iam.amazonaws.com","eventTime":"2030-01-01T00:00:00Z"})");
+    ASSERT_TRUE(feeder.drain(std::chrono::seconds(10)));
+    EXPECT_EQ(count_at(10), before) << "default priority";
+  }
 }
 
 }  // namespace
