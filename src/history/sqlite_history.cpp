@@ -544,6 +544,9 @@ std::unique_ptr<SqliteHistory::Connection> SqliteHistory::open_connection(bool w
                                " was written by an earlier development build of trailkit; move the file aside "
                                "(the log files still hold every event) and a new history starts");
     }
+    // 16 KiB pages for a new database (ignored for an existing one): frames are ~20 KB blobs, and
+    // fewer, larger pages cost SQLite less per byte written and read.
+    if (version == 0) c->exec("PRAGMA page_size=16384", "cannot set the page size");
     {
       Statement mode;
       c->prepare(mode, "PRAGMA journal_mode=WAL");
@@ -552,7 +555,7 @@ std::unique_ptr<SqliteHistory::Connection> SqliteHistory::open_connection(bool w
     // NORMAL in WAL: a commit survives a process crash; only a power loss may lose the last ones,
     // which the log files (the record of truth) still hold.
     c->exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864;"
-            "PRAGMA wal_autocheckpoint=4096",
+            "PRAGMA wal_autocheckpoint=2048",
             "cannot configure the writer");
     if (version < kSchemaVersion) {
       c->exec("BEGIN IMMEDIATE", "cannot start the schema transaction");
