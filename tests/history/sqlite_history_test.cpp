@@ -2,6 +2,7 @@
 // error codes, NextToken binding, retention, prune, persistence and concurrent use.
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -615,6 +616,28 @@ TEST(SqliteHistory, ACorruptFileIsAnErrorNamingThePath) {
     EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
   }
   EXPECT_THROW(open(dir.file("h.sqlite3"), 0), std::runtime_error);
+}
+
+TEST(SqliteHistory, ADatabaseOfTheRowPerEventSchemaIsRefusedWithWhatToDo) {
+  TempDir dir;
+  const std::string path = dir.file("v1.sqlite3");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE events(id INTEGER PRIMARY KEY); PRAGMA user_version = 1;", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  try {
+    open(path);
+    FAIL() << "opened a schema version 1 database";
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find("schema version 1"), std::string::npos) << message;
+    EXPECT_NE(message.find("move the file aside"), std::string::npos) << message;
+  }
+  EXPECT_TRUE(fs::exists(path)) << "the old file is left alone";
 }
 
 }  // namespace
