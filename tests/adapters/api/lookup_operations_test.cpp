@@ -164,6 +164,57 @@ TEST_F(LookupOperationsTest, LookupEventsAnswersWithTheApiMembersNewestFirst) {
   EXPECT_EQ(by_user.at("Events")[0].at("EventId"), "e-3");
 }
 
+// An Insights record (spec §2): no top-level eventName / eventSource / userIdentity; the API it is
+// about is under insightDetails.
+std::string insight_record(const std::string& id, std::int64_t time, const std::string& name, const std::string& state) {
+  char stamp[21];
+  detail::format_event_time(time, stamp);
+  stamp[20] = '\0';
+  const Json r = {{"eventVersion", "1.11"},
+                  {"eventTime", stamp},
+                  {"awsRegion", "us-east-1"},
+                  {"eventID", id},
+                  {"eventType", "AwsCloudTrailInsight"},
+                  {"recipientAccountId", "123456789012"},
+                  {"sharedEventID", "5d3f8c1e-0000-4000-8000-000000000001"},
+                  {"insightDetails",
+                   {{"state", state},
+                    {"eventSource", "iam.amazonaws.com"},
+                    {"eventName", name},
+                    {"insightType", "ApiCallRateInsight"},
+                    {"insightContext", {{"statistics", {{"baseline", {{"average", 0.5}}}, {"insight", {{"average", 9.0}}}}}}}}},
+                  {"eventCategory", "Insight"}};
+  return r.dump();
+}
+
+TEST_F(LookupOperationsTest, InsightCategoryReturnsTheInsightsEventsOnly) {
+  add({record("m-1", now_ - 400, "CreateUser", "AKIA1", "alice"), insight_record("i-1", now_ - 300, "CreateUser", "Start"),
+       record("m-2", now_ - 200, "DeleteUser", "AKIA1", "alice"), insight_record("i-2", now_ - 100, "CreateUser", "End"),
+       insight_record("i-3", now_ - 50, "AttachUserPolicy", "Start")});
+  start();
+  const Json insights = call("LookupEvents", {{"EventCategory", "insight"}});
+  ASSERT_EQ(insights.at("Events").size(), 3u) << insights;
+  EXPECT_EQ(insights.at("Events")[0].at("EventId"), "i-3");
+  EXPECT_EQ(insights.at("Events")[0].at("EventName"), "AttachUserPolicy");  // from insightDetails
+  EXPECT_EQ(insights.at("Events")[0].at("EventSource"), "iam.amazonaws.com");
+  EXPECT_EQ(insights.at("Events")[2].at("EventId"), "i-1");
+  EXPECT_EQ(Json::parse(insights.at("Events")[1].at("CloudTrailEvent").get<std::string>()).at("insightDetails").at("state"), "End");
+  const Json by_name = call("LookupEvents", {{"EventCategory", "insight"},
+                                             {"LookupAttributes", Json::array({{{"AttributeKey", "EventName"}, {"AttributeValue", "CreateUser"}}})}});
+  ASSERT_EQ(by_name.at("Events").size(), 2u) << by_name;
+  EXPECT_EQ(by_name.at("Events")[0].at("EventId"), "i-2");
+  const Json by_id = call("LookupEvents", {{"EventCategory", "insight"},
+                                           {"LookupAttributes", Json::array({{{"AttributeKey", "EventId"}, {"AttributeValue", "i-1"}}})}});
+  ASSERT_EQ(by_id.at("Events").size(), 1u) << by_id;
+  // Management listings never show them, nor an insight lookup a management event.
+  const Json management = call("LookupEvents", Json::object());
+  ASSERT_EQ(management.at("Events").size(), 2u) << management;
+  EXPECT_EQ(management.at("Events")[0].at("EventId"), "m-2");
+  const Json management_by_name = call("LookupEvents", {{"LookupAttributes", Json::array({{{"AttributeKey", "EventName"}, {"AttributeValue", "CreateUser"}}})}});
+  ASSERT_EQ(management_by_name.at("Events").size(), 1u) << management_by_name;
+  EXPECT_EQ(management_by_name.at("Events")[0].at("EventId"), "m-1");
+}
+
 TEST_F(LookupOperationsTest, NextTokenPagesThroughEveryEventOnce) {
   std::vector<std::string> records;
   for (int i = 0; i < 23; ++i) records.push_back(record("p-" + std::to_string(i), now_ - 1000 + i / 3, "CreateUser", "AKIA1", "u"));
