@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "serialize/record_formatter.hpp"
 #include "simulated_service/simulated_service.hpp"
 #include "trailkit/destination.hpp"
 #include "trailkit/event.hpp"
@@ -82,6 +83,23 @@ inline std::vector<std::unique_ptr<OwnedEvent>> make_corpus(std::size_t count, s
     corpus.push_back(std::make_unique<OwnedEvent>(scratch));
   }
   return corpus;
+}
+
+/// The corpus as compact CloudTrail records, formatted by RecordFormatter the way the worker writes
+/// them into log files (account 111122223333, us-east-1): what the event history is fed.
+inline std::vector<std::string> formatted_corpus(std::size_t count, std::int64_t event_time) {
+  const auto corpus = make_corpus(count, event_time);
+  trailkit::detail::RecordFormatter formatter(trailkit::FieldLimits{}, "111122223333", "us-east-1");
+  std::vector<std::string> out;
+  out.reserve(corpus.size());
+  for (const auto& owned : corpus) {
+    trailkit::detail::DecodedEvent decoded;
+    decoded.event = owned->event;
+    trailkit::detail::JsonBuffer buffer;
+    formatter.format(decoded, buffer);
+    out.emplace_back(buffer.view());
+  }
+  return out;
 }
 
 /// Plain pointers to the corpus events, for tight loops.

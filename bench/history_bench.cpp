@@ -57,20 +57,8 @@ struct Template {
   std::size_t time_at = 0;  // offset of the eventTime value
 };
 
-std::vector<std::string>& corpus_json() {
-  static std::vector<std::string> json = [] {
-    const auto corpus = trailkit::bench::make_corpus(kCorpusCalls, kNow);
-    trailkit::detail::RecordFormatter formatter(trailkit::FieldLimits{}, "111122223333", "us-east-1");
-    std::vector<std::string> out;
-    for (const auto& owned : corpus) {
-      trailkit::detail::DecodedEvent decoded;
-      decoded.event = owned->event;
-      trailkit::detail::JsonBuffer buffer;
-      formatter.format(decoded, buffer);
-      out.emplace_back(buffer.view());
-    }
-    return out;
-  }();
+const std::vector<std::string>& corpus_json() {
+  static const std::vector<std::string> json = trailkit::bench::formatted_corpus(kCorpusCalls, kNow);
   return json;
 }
 
@@ -155,8 +143,10 @@ std::unique_ptr<EventHistory> open_history(const std::string& path) {
   return trailkit::open_sqlite_history(options);
 }
 
-// Adds events [0, count) of `total` in batches of `batch`; returns the seconds spent in add().
-double ingest(EventHistory& history, std::uint64_t count, std::uint64_t total, std::size_t batch) {
+// Adds events [0, count) of `total` to `store` (SqliteHistory or the baseline) in batches of
+// `batch`; returns the seconds spent in add().
+template <class Store>
+double ingest(Store& store, std::uint64_t count, std::uint64_t total, std::size_t batch) {
   std::vector<HistoryRecord> records(batch);
   double seconds = 0;
   for (std::uint64_t at = 0; at < count; at += batch) {
@@ -164,7 +154,7 @@ double ingest(EventHistory& history, std::uint64_t count, std::uint64_t total, s
     records.resize(n);
     for (std::size_t k = 0; k < n; ++k) fill_event(at + k, total, records[k]);
     const auto start = Clock::now();
-    history.add(records);
+    store.add(records);
     seconds += std::chrono::duration<double>(Clock::now() - start).count();
   }
   return seconds;
@@ -528,20 +518,6 @@ class NaiveRowStore {
   sqlite3_stmt* resource_ = nullptr;
 };
 
-// Fills `store` with events [0, count) of `total`; returns events/s.
-double naive_fill(NaiveRowStore& store, std::uint64_t count, std::uint64_t total, std::size_t batch) {
-  std::vector<HistoryRecord> records(batch);
-  double seconds = 0;
-  for (std::uint64_t at = 0; at < count; at += batch) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(batch, count - at));
-    records.resize(n);
-    for (std::size_t k = 0; k < n; ++k) fill_event(at + k, total, records[k]);
-    const auto start = Clock::now();
-    store.add(records);
-    seconds += std::chrono::duration<double>(Clock::now() - start).count();
-  }
-  return static_cast<double>(count) / seconds;
-}
 
 void BM_baseline_row_per_event_ingest(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
@@ -551,7 +527,7 @@ void BM_baseline_row_per_event_ingest(benchmark::State& state) {
   for (auto _ : state) {
     remove_database(path);
     NaiveRowStore store(path);
-    rate = naive_fill(store, count, count, batch);
+    rate = static_cast<double>(count) / ingest(store, count, count, batch);
     state.SetIterationTime(static_cast<double>(count) / rate);
   }
   remove_database(path);
@@ -572,7 +548,7 @@ void baseline_scan(benchmark::State& state, bool by_attribute) {
     store.reset();
     remove_database(path);
     store = std::make_unique<NaiveRowStore>(path);
-    naive_fill(*store, events, events, kFillBatch);
+    ingest(*store, events, events, kFillBatch);
   }
   sqlite3_stmt* stmt = nullptr;
   const char* sql = by_attribute ? "SELECT id, event_id, event_time, event_name, record FROM events NOT INDEXED WHERE "

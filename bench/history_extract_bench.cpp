@@ -28,19 +28,7 @@ constexpr std::int64_t kNow = 1714550400;  // 2024-05-01T08:00:00Z
 constexpr std::size_t kCorpusCalls = 4096;
 
 const std::vector<std::string>& corpus_json() {
-  static const std::vector<std::string> json = [] {
-    const auto corpus = trailkit::bench::make_corpus(kCorpusCalls, kNow);
-    trailkit::detail::RecordFormatter formatter(trailkit::FieldLimits{}, "111122223333", "us-east-1");
-    std::vector<std::string> out;
-    for (const auto& owned : corpus) {
-      trailkit::detail::DecodedEvent decoded;
-      decoded.event = owned->event;
-      trailkit::detail::JsonBuffer buffer;
-      formatter.format(decoded, buffer);
-      out.emplace_back(buffer.view());
-    }
-    return out;
-  }();
+  static const std::vector<std::string> json = trailkit::bench::formatted_corpus(kCorpusCalls, kNow);
   return json;
 }
 

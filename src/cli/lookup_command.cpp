@@ -240,14 +240,6 @@ struct StartingPoint {
 // Bounds a truncate amount so the sums below cannot overflow; no page holds 2^62 events.
 constexpr std::int64_t kTruncateLimit = std::int64_t{1} << 62;
 
-int base64_digit(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 // Python's base64.b64decode (binascii.a2b_base64, non-strict): characters outside the alphabet are
 // skipped, decoding stops at the padding that completes a quantum, and a partial quantum at the end
@@ -261,7 +253,7 @@ std::optional<std::string> python_b64decode(std::string_view text) {
       if (quad_position >= 2 && quad_position + ++pads >= 4) return out;
       continue;
     }
-    const int digit = base64_digit(c);
+    const int digit = detail::base64_value(static_cast<unsigned char>(c));
     if (digit < 0) continue;
     pads = 0;
     const auto value = static_cast<unsigned>(digit);

@@ -78,14 +78,6 @@ std::string public_der_of(EVP_PKEY* pkey) {
   return out;
 }
 
-int base64_value(unsigned char c) noexcept {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -443,5 +435,14 @@ bool verify_signature(std::string_view public_key_der, std::string_view message,
 }
 
 bool is_pkcs1_public_key(std::string_view public_key_der) { return parse_public_der(public_key_der) != nullptr; }
+
+int base64_value(unsigned char c) noexcept {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
 
 }  // namespace trailkit::detail
