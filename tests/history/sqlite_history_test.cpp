@@ -618,6 +618,54 @@ TEST(SqliteHistory, ACorruptFileIsAnErrorNamingThePath) {
   EXPECT_THROW(open(dir.file("h.sqlite3"), 0), std::runtime_error);
 }
 
+// A damaged database (a bad disk, a hand edit) makes lookups fail with an error naming the file;
+// it never crashes the reader or returns garbage.
+TEST(SqliteHistory, DamagedFramesAndIndexRowsAreErrorsNotCrashes) {
+  TempDir dir;
+  const std::string path = dir.file("h.sqlite3");
+  auto history = open(path);
+  std::vector<HistoryRecord> batch;
+  for (int i = 0; i < 300; ++i) {
+    std::string id = "id-";
+    id += std::to_string(i);
+    batch.push_back(make_record(id, kNow - 1000 + i));
+  }
+  history->add(batch);
+  ASSERT_EQ(history->lookup(by("EventId", "id-7"), kNow).events.size(), 1u);
+  const auto damage = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  };
+  const auto expect_error_naming_the_file = [&](const LookupRequest& request) {
+    try {
+      history->lookup(request, kNow);
+      ADD_FAILURE() << "a damaged database answered";
+    } catch (const LookupError& e) {
+      ADD_FAILURE() << "a LookupError for damage: " << e.what();
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+    }
+  };
+  // Frames: garbage after a zstd codec byte, a raw frame whose size lies, an unknown codec.
+  damage("UPDATE frames SET data = X'01FF0F0102030405060708' WHERE id % 4096 = 0");
+  expect_error_naming_the_file(by("EventId", "id-7"));
+  damage("UPDATE frames SET data = X'0064414243' WHERE id % 4096 = 0");
+  expect_error_naming_the_file(by("EventId", "id-7"));
+  damage("UPDATE frames SET data = X'07' WHERE id % 4096 = 0");
+  expect_error_naming_the_file(by("EventId", "id-7"));
+  // Index entries cut short, and a block's time list cut short.
+  damage("UPDATE postings SET entries = X'FFFF' WHERE key = 4");
+  expect_error_naming_the_file(by("Username", "alice"));
+  damage("UPDATE blocks SET times = X'80'");
+  expect_error_naming_the_file(LookupRequest{});
+  // A frame that is gone.
+  damage("DELETE FROM frames");
+  expect_error_naming_the_file(by("EventName", "GetUser"));
+}
+
 TEST(SqliteHistory, ADatabaseOfTheRowPerEventSchemaIsRefusedWithWhatToDo) {
   TempDir dir;
   const std::string path = dir.file("v1.sqlite3");
