@@ -268,7 +268,7 @@ struct SqliteHistory::Connection {
 
   // writer
   Statement begin_immediate, commit, rollback, insert_block, update_block, insert_frame, insert_posting, add_count;
-  Statement expired_blocks, straddling_blocks, block_frames, delete_postings, delete_frames, delete_block;
+  Statement expired_blocks, straddling_blocks, block_frames, delete_postings, delete_frames, delete_block, blocks_from;
   // reader
   Statement begin_read, end_read, scan_blocks, scan_postings, frame, count;
 
@@ -583,6 +583,7 @@ std::unique_ptr<SqliteHistory::Connection> SqliteHistory::open_connection(bool w
     c->prepare(c->delete_postings, "DELETE FROM postings WHERE block = ?1");
     c->prepare(c->delete_frames, "DELETE FROM frames WHERE id >= ?1 AND id < ?2");
     c->prepare(c->delete_block, "DELETE FROM blocks WHERE id = ?1");
+    c->prepare(c->blocks_from, "SELECT id, insight, count FROM blocks WHERE id >= ?1 ORDER BY id");
   } else {
     c->exec("PRAGMA query_only=1; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456", "cannot configure a reader");
     c->prepare(c->begin_read, "BEGIN");
@@ -761,7 +762,12 @@ void SqliteHistory::add(const std::vector<HistoryRecord>& records) {
         chunk.assign(group->begin() + static_cast<std::ptrdiff_t>(at),
                      group->begin() + static_cast<std::ptrdiff_t>(std::min(group->size(), at + kMaxBlockEvents)));
         write_block(chunk, group == &insight, 0);
+        if (chunk.size() < static_cast<std::size_t>(kSmallBlock)) ++small_blocks_written_;
       }
+    }
+    if (small_blocks_written_ >= kCompactAfter) {
+      compact();
+      small_blocks_written_ = 0;
     }
     sqlite3_bind_int64(w.add_count.get(), 1, static_cast<std::int64_t>(management.size() + insight.size()));
     w.run(w.add_count.get(), "cannot update the event count");
@@ -771,6 +777,101 @@ void SqliteHistory::add(const std::vector<HistoryRecord>& records) {
     sqlite3_reset(w.rollback.get());
     throw;
   }
+}
+
+void SqliteHistory::read_block(std::int64_t id, std::int64_t from_time, std::vector<HistoryRecord>& out) {
+  Connection& w = *writer_;
+  sqlite3_stmt* stmt = w.block_frames.get();
+  ResetGuard reset(stmt);
+  sqlite3_bind_int64(stmt, 1, id << kFrameShift);
+  sqlite3_bind_int64(stmt, 2, (id + 1) << kFrameShift);
+  std::string raw;
+  HistoryRecord r;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    w.unpack_frame(column_blob(stmt, 0), raw);
+    ByteReader in(raw);
+    while (!in.done()) {
+      if (!decode_record(in, r)) w.corrupt("frame of block " + std::to_string(id));
+      if (r.event_time >= from_time) out.push_back(r);
+    }
+  }
+  if (rc != SQLITE_DONE) w.fail("cannot read block " + std::to_string(id));
+}
+
+void SqliteHistory::delete_block_rows(std::int64_t id, bool keep_row) {
+  Connection& w = *writer_;
+  sqlite3_bind_int64(w.delete_postings.get(), 1, id);
+  w.run(w.delete_postings.get(), "cannot delete index entries");
+  sqlite3_bind_int64(w.delete_frames.get(), 1, id << kFrameShift);
+  sqlite3_bind_int64(w.delete_frames.get(), 2, (id + 1) << kFrameShift);
+  w.run(w.delete_frames.get(), "cannot delete frames");
+  if (!keep_row) {
+    sqlite3_bind_int64(w.delete_block.get(), 1, id);
+    w.run(w.delete_block.get(), "cannot delete a block");
+  }
+}
+
+void SqliteHistory::compact() {
+  Connection& w = *writer_;
+  struct Row {
+    std::int64_t id, count;
+    bool insight;
+  };
+  std::vector<Row> rows;
+  {
+    sqlite3_stmt* stmt = w.blocks_from.get();
+    ResetGuard reset(stmt);
+    sqlite3_bind_int64(stmt, 1, compacted_below_);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      rows.push_back(Row{sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 2), sqlite3_column_int(stmt, 1) != 0});
+    }
+    if (rc != SQLITE_DONE) w.fail("cannot list blocks to merge");
+  }
+  std::vector<HistoryRecord> records;
+  std::vector<const HistoryRecord*> pointers;
+  // Merges rows[of[first]] .. rows[of[last - 1]] (at least two) into the last one's id.
+  const auto merge_rows = [&](const std::vector<std::size_t>& of, std::size_t first, std::size_t last) {
+    records.clear();
+    for (std::size_t k = first; k < last; ++k) read_block(rows[of[k]].id, std::numeric_limits<std::int64_t>::min(), records);
+    for (std::size_t k = first; k + 1 < last; ++k) delete_block_rows(rows[of[k]].id, false);
+    const Row& target = rows[of[last - 1]];
+    delete_block_rows(target.id, true);
+    pointers.clear();
+    for (const auto& r : records) pointers.push_back(&r);
+    write_block(pointers, target.insight, target.id);
+  };
+  // Each flag on its own: listings never mix management and Insights blocks, so only blocks of
+  // the same flag must not lie between the merged ones.
+  std::int64_t settled = std::numeric_limits<std::int64_t>::max();
+  for (const bool flag : {false, true}) {
+    std::vector<std::size_t> of_flag;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].insight == flag) of_flag.push_back(i);
+    }
+    std::size_t run = 0;  // index into of_flag: first row of the current run of small blocks
+    std::int64_t run_events = 0;
+    for (std::size_t k = 0; k <= of_flag.size(); ++k) {
+      const Row* row = k < of_flag.size() ? &rows[of_flag[k]] : nullptr;
+      const bool small = row != nullptr && row->count < kSmallBlock;
+      if (small && run_events + row->count <= static_cast<std::int64_t>(kMaxBlockEvents)) {
+        run_events += row->count;
+        continue;
+      }
+      if (k - run >= 2) merge_rows(of_flag, run, k);
+      if (row == nullptr) {
+        // The newest run may still grow with the next small blocks unless it is large already:
+        // it stays unsettled (after a merge it lives on under its last block's id).
+        if (k > run && run_events < kSmallBlock) settled = std::min(settled, rows[of_flag[k - 1]].id);
+        break;
+      }
+      run = small ? k : k + 1;  // a large block never joins a run
+      run_events = small ? row->count : 0;
+    }
+  }
+  if (settled == std::numeric_limits<std::int64_t>::max()) settled = rows.empty() ? compacted_below_ : rows.back().id + 1;
+  compacted_below_ = std::max(compacted_below_, settled);
 }
 
 std::uint64_t SqliteHistory::prune(std::int64_t older_than) {
@@ -789,17 +890,6 @@ std::uint64_t SqliteHistory::prune(std::int64_t older_than) {
       throw;
     }
   };
-  const auto delete_rows_of = [](Connection& w, std::int64_t id, bool keep_block) {
-    sqlite3_bind_int64(w.delete_postings.get(), 1, id);
-    w.run(w.delete_postings.get(), "cannot prune index entries");
-    sqlite3_bind_int64(w.delete_frames.get(), 1, id << kFrameShift);
-    sqlite3_bind_int64(w.delete_frames.get(), 2, (id + 1) << kFrameShift);
-    w.run(w.delete_frames.get(), "cannot prune frames");
-    if (!keep_block) {
-      sqlite3_bind_int64(w.delete_block.get(), 1, id);
-      w.run(w.delete_block.get(), "cannot prune a block");
-    }
-  };
   for (int insight = 0; insight <= 1; ++insight) {
     // Whole blocks whose newest event is older than the cutoff.
     while (in_transaction([&](Connection& w) {
@@ -816,7 +906,7 @@ std::uint64_t SqliteHistory::prune(std::int64_t older_than) {
       }
       std::int64_t deleted = 0;
       for (const auto& [id, count] : expired) {
-        delete_rows_of(w, id, false);
+        delete_block_rows(id, false);
         deleted += count;
       }
       sqlite3_bind_int64(w.add_count.get(), 1, -deleted);
@@ -842,25 +932,8 @@ std::uint64_t SqliteHistory::prune(std::int64_t older_than) {
       }
       std::vector<HistoryRecord> kept;
       kept.reserve(static_cast<std::size_t>(count));
-      {
-        sqlite3_stmt* stmt = w.block_frames.get();
-        ResetGuard reset(stmt);
-        sqlite3_bind_int64(stmt, 1, id << kFrameShift);
-        sqlite3_bind_int64(stmt, 2, (id + 1) << kFrameShift);
-        std::string raw;
-        HistoryRecord r;
-        int rc;
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-          w.unpack_frame(column_blob(stmt, 0), raw);
-          ByteReader in(raw);
-          while (!in.done()) {
-            if (!decode_record(in, r)) w.corrupt("frame of block " + std::to_string(id));
-            if (r.event_time >= older_than) kept.push_back(r);
-          }
-        }
-        if (rc != SQLITE_DONE) w.fail("cannot read a block to prune");
-      }
-      delete_rows_of(w, id, !kept.empty());
+      read_block(id, older_than, kept);
+      delete_block_rows(id, !kept.empty());
       if (!kept.empty()) {
         std::vector<const HistoryRecord*> pointers;
         for (const auto& r : kept) pointers.push_back(&r);

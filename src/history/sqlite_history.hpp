@@ -31,7 +31,10 @@
 //
 // Semantics that follow from the layout (also in trailkit/history.hpp): duplicate eventIDs are
 // dropped within one add() batch, not across batches (that would cost a lookup per insert);
-// prune() deletes whole blocks older than the cutoff and rewrites the few blocks that straddle it.
+// prune() deletes whole blocks older than the cutoff and rewrites the few blocks that straddle it;
+// small blocks (a trickle of events) are merged after kCompactAfter of them. A NextToken issued
+// before a prune or merge of the blocks it points into may repeat or skip events that share the
+// cursor's second.
 //
 // Threads and connections: add() and prune() share one writer connection under a mutex; each
 // prune step is its own transaction, so add() interleaves. lookup() and size() take a reader
@@ -58,6 +61,11 @@ class SqliteHistory final : public EventHistory {
   static constexpr std::size_t kMaxBlockEvents = 16384;  // ordinals fit 14 bits; frames 12 bits
   static constexpr int kEventIdBuckets = 32;
   static constexpr int kPruneBlocksPerStep = 32;
+  /// Blocks with fewer events are merged with their neighbours once kCompactAfter of them have
+  /// been written: a trickle of events (a block per feeder hold) would otherwise leave millions of
+  /// tiny blocks over 90 days, and an EventId lookup reads one index row per block of its bucket.
+  static constexpr std::int64_t kSmallBlock = 2048;
+  static constexpr int kCompactAfter = 16;
 
   /// Opens or creates the database; throws std::runtime_error naming the path and the cause.
   explicit SqliteHistory(const SqliteHistoryOptions& options);
@@ -81,6 +89,14 @@ class SqliteHistory final : public EventHistory {
   // Writes one block of records (same insight flag, at most kMaxBlockEvents) inside the writer's
   // open transaction; `block_id` 0 = a new block, else rewrites that block's frames and postings.
   void write_block(std::vector<const HistoryRecord*>& records, bool insight, std::int64_t block_id);
+  // Appends the records of block `id` (in ordinal order) whose time is >= `from_time`.
+  void read_block(std::int64_t id, std::int64_t from_time, std::vector<HistoryRecord>& out);
+  // Deletes block `id`'s index rows and frames, and its row unless `keep_row`.
+  void delete_block_rows(std::int64_t id, bool keep_row);
+  // Merges runs of consecutive small blocks (same insight flag, nothing between them in id order)
+  // into the run's last id, inside the writer's open transaction. The merged block orders equal
+  // times by (old block, old ordinal), so newest-first listings keep insertion order.
+  void compact();
 
   const std::string path_;
   const std::int64_t retention_seconds_;
@@ -90,6 +106,8 @@ class SqliteHistory final : public EventHistory {
   std::mutex writer_mutex_;  // guards writer_ and writer_scratch_ (add, prune)
   std::unique_ptr<Connection> writer_;
   std::unique_ptr<Writer> writer_scratch_;
+  int small_blocks_written_ = 0;   // since the last compact()
+  std::int64_t compacted_below_ = 0;  // blocks with lower ids are settled (not worth merging)
 
   mutable std::mutex readers_mutex_;  // guards idle_readers_
   mutable std::vector<std::unique_ptr<Connection>> idle_readers_;

@@ -618,6 +618,87 @@ TEST(SqliteHistory, ACorruptFileIsAnErrorNamingThePath) {
   EXPECT_THROW(open(dir.file("h.sqlite3"), 0), std::runtime_error);
 }
 
+std::int64_t block_count(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM blocks", -1, &stmt, nullptr);
+  const std::int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+// A trickle (a few events per add, as an idle recorder hands them over) must not leave a block per
+// add: small blocks are merged, and every listing stays exactly what it was, ties included.
+TEST(SqliteHistory, ATrickleOfSmallBatchesIsMergedWithoutChangingAnyAnswer) {
+  TempDir dir;
+  const std::string path = dir.file("h.sqlite3");
+  auto history = open(path);
+  detail::FastRandom random(99);
+  std::vector<HistoryRecord> all;
+  const std::vector<std::string> names = {"GetUser", "RunInstances", "GetRole"};
+  for (int add = 0; add < 400; ++add) {
+    std::vector<HistoryRecord> batch;
+    for (std::uint64_t n = 1 + random.next() % 6; n > 0; --n) {
+      std::string id = "t-";
+      id += std::to_string(all.size() + batch.size());
+      std::string resource = "u";
+      resource += std::to_string(random.next() % 5);
+      // Few distinct times: many ties across adds, which merging must keep in insertion order.
+      batch.push_back(make_record(id, kNow - 500 + static_cast<std::int64_t>(random.next() % 60), names[random.next() % 3],
+                                  random.next() % 2 == 0 ? "alice" : "bob", true, random.next() % 15 == 0,
+                                  {{"AWS::IAM::User", resource}}));
+    }
+    all.insert(all.end(), batch.begin(), batch.end());
+    history->add(batch);
+  }
+  // One large add in the middle of more small ones: runs do not merge across it.
+  std::vector<HistoryRecord> large;
+  for (int i = 0; i < 2500; ++i) {
+    std::string id = "L-";
+    id += std::to_string(i);
+    large.push_back(make_record(id, kNow - 500 + static_cast<std::int64_t>(random.next() % 60)));
+  }
+  all.insert(all.end(), large.begin(), large.end());
+  history->add(large);
+  for (int add = 0; add < 40; ++add) {
+    std::string id = "s-";
+    id += std::to_string(add);
+    all.push_back(make_record(id, kNow - 500 + static_cast<std::int64_t>(random.next() % 60), "GetRole"));
+    history->add({all.back()});
+  }
+  EXPECT_EQ(history->size(), all.size());
+  const std::int64_t blocks = block_count(path);
+  EXPECT_LT(blocks, 40) << "441 adds (some with Insights events) were merged into few blocks";
+  std::printf("[ info ] %lld blocks after 441 adds\n", static_cast<long long>(blocks));
+  EXPECT_GT(blocks, 2);
+
+  const auto management = [](const HistoryRecord& r) { return !r.insight; };
+  LookupRequest every;
+  every.max_results = 17;
+  EXPECT_EQ(ids(all_pages(*history, every)), expected(all, management));
+  LookupRequest insights;
+  insights.event_category = "insight";
+  EXPECT_EQ(ids(all_pages(*history, insights)), expected(all, [](const HistoryRecord& r) { return r.insight; }));
+  EXPECT_EQ(ids(all_pages(*history, by("EventName", "GetRole"))),
+            expected(all, [&](const HistoryRecord& r) { return management(r) && r.event_name == "GetRole"; }));
+  EXPECT_EQ(ids(all_pages(*history, by("ResourceName", "u3"))), expected(all, [&](const HistoryRecord& r) {
+              return management(r) && !r.resources.empty() && r.resources[0].name == "u3";
+            }));
+  for (std::size_t i = 0; i < all.size(); i += 37) {
+    LookupRequest request = by("EventId", all[i].event_id);
+    if (all[i].insight) request.event_category = "insight";
+    const auto found = history->lookup(request, kNow).events;
+    ASSERT_EQ(found.size(), 1u) << all[i].event_id;
+    EXPECT_EQ(found[0].cloudtrail_event, all[i].cloudtrail_event);
+  }
+  // Reopened, the merged history answers the same.
+  history.reset();
+  history = open(path);
+  EXPECT_EQ(ids(all_pages(*history, every)), expected(all, management));
+}
+
 // A damaged database (a bad disk, a hand edit) makes lookups fail with an error naming the file;
 // it never crashes the reader or returns garbage.
 TEST(SqliteHistory, DamagedFramesAndIndexRowsAreErrorsNotCrashes) {
