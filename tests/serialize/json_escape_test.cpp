@@ -7,6 +7,10 @@
 #include "serialize/json_escape.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -161,6 +165,42 @@ TEST(JsonEscapeTest, SameResultAtEveryBlockOffset) {
       }
     }
   }
+}
+
+// Short strings are scanned with one 16-byte load even when they are shorter, as long as the load
+// stays inside the string's page. Strings that end right before an inaccessible page (a read past
+// them would crash) and strings followed by special bytes in the same page must both come out
+// exactly as from an ordinary buffer.
+TEST(JsonEscapeTest, ShortStringsAtPageEndsAndBeforeSpecialBytes) {
+  const long page = ::sysconf(_SC_PAGESIZE);
+  void* const map = ::mmap(nullptr, static_cast<std::size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  ASSERT_EQ(::mprotect(static_cast<char*>(map) + page, static_cast<std::size_t>(page), PROT_NONE), 0);
+  char* const page_end = static_cast<char*>(map) + page;
+  for (const PythonCase& c : kPythonCases) {
+    SCOPED_TRACE(c.name);
+    const std::string_view body = c.expected.substr(1, c.expected.size() - 2);
+    for (std::size_t before = 0; before < 20; ++before) {
+      const std::string input = std::string(before, 'p') + std::string(c.input);
+      const std::string expected = '"' + std::string(before, 'p') + std::string(body) + '"';
+      // Ending exactly at the inaccessible page.
+      char* const at_end = page_end - input.size();
+      std::memcpy(at_end, input.data(), input.size());
+      JsonBuffer out;
+      ASSERT_EQ(append_json_string(out, std::string_view(at_end, input.size())), c.replacements);
+      ASSERT_EQ(out.view(), expected) << "at the page end, before=" << before;
+      // Followed, in the same page, by bytes that would need escaping.
+      char* const inside = static_cast<char*>(map) + 64;
+      std::memcpy(inside, input.data(), input.size());
+      std::memset(inside + input.size(), '"', 32);
+      inside[input.size() + 1] = '\n';
+      inside[input.size() + 2] = static_cast<char>(0xC3);
+      JsonBuffer again;
+      ASSERT_EQ(append_json_string(again, std::string_view(inside, input.size())), c.replacements);
+      ASSERT_EQ(again.view(), expected) << "before special bytes, before=" << before;
+    }
+  }
+  ::munmap(map, static_cast<std::size_t>(2 * page));
 }
 
 TEST(JsonEscapeTest, EmptyStringAndAppendKeepsPrefix) {
