@@ -97,11 +97,7 @@ inline bool within_one_page(const Byte* p) noexcept {
 __attribute__((no_sanitize("address"))) inline unsigned copy_block_within_page(const Byte* p, char* d) noexcept {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(d), v);
-  const __m128i low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-  const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-  const __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-  const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
-  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(low, quote), _mm_or_si128(backslash, del))));
+  return json_string_special_mask(v);
 }
 #endif
 

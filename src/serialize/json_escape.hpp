@@ -58,17 +58,20 @@ inline constexpr std::size_t kJsonEscapeSlack = 32;
 
 #if defined(__SSE2__) && !defined(TRAILKIT_NO_SIMD)
 #define TRAILKIT_JSON_SSE2 1
-/// Bit i set when byte p[i] (i < 16; all 16 must be readable) is one the string encoders cannot copy as is:
+/// Bit i set when byte i of `v` (16 bytes of a string) is one the string encoders cannot copy as is:
 /// < 0x20, '"', '\\', or >= 0x7F. A signed compare against 0x20 catches both the control characters and every
 /// byte >= 0x80 (negative as int8). Inline so the sanitizer's short-string fast path needs no call.
 /// Thread contract: pure function.
-inline unsigned json_string_special_mask(const char* p) noexcept {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+inline unsigned json_string_special_mask(__m128i v) noexcept {
   const __m128i low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
   const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
   const __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
   const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
   return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(low, quote), _mm_or_si128(backslash, del))));
+}
+/// The same for the 16 bytes at p (all 16 must be readable). Thread contract: pure function.
+inline unsigned json_string_special_mask(const char* p) noexcept {
+  return json_string_special_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 #endif
 
