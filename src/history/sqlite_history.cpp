@@ -29,6 +29,9 @@ constexpr unsigned char kFrameRaw = 0;
 constexpr unsigned char kFrameZstd = 1;
 constexpr int kFrameShift = 12;    // frames.id = block << 12 | frame
 constexpr int kOrdinalShift = 16;  // cursor position = block << 16 | ordinal
+constexpr std::uint8_t kFramePending = 0;
+constexpr std::uint8_t kFramePacked = 1;
+constexpr std::uint8_t kFrameFailed = 2;
 
 // postings.key values (the LookupKey numbering, stored).
 constexpr int kKeyEventId = static_cast<int>(LookupKey::kEventId);
@@ -414,6 +417,8 @@ struct SqliteHistory::Writer {
   Packer packer;
   Helper helper;
   std::vector<std::string> frames;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> frame_state{
+      new std::atomic<std::uint8_t>[(kMaxBlockEvents + kFrameEvents - 1) / kFrameEvents]};
   std::string times, entries;
   struct Posting {
     int key = 0;
@@ -649,17 +654,23 @@ void SqliteHistory::write_block(std::vector<const HistoryRecord*>& records, bool
   w.run(block, "cannot write a block");
   if (block_id == 0) block_id = sqlite3_last_insert_rowid(w.db);
 
-  // Frames: packed by this thread and the helper, drawing frame indexes from one counter; the
-  // postings are built meanwhile; then everything is inserted here (one SQLite connection).
+  // Frames: packed by the helper and this thread, drawing frame indexes from one counter. This
+  // thread first builds and inserts the postings (the helper packs meanwhile), then inserts the
+  // frames in order as they are ready (one SQLite connection, so inserts stay on this thread).
   const std::size_t frame_count = (records.size() + kFrameEvents - 1) / kFrameEvents;
   if (s.frames.size() < frame_count) s.frames.resize(frame_count);
   std::atomic<std::size_t> next_frame{0};
   std::vector<std::string> errors(2);
+  for (std::size_t f = 0; f < frame_count; ++f) s.frame_state[f].store(kFramePending, std::memory_order_relaxed);
+  // Packs one claimed frame; its state is published with release, so the inserting thread sees
+  // the bytes once it reads kFramePacked with acquire.
+  const auto pack_one = [&](Writer::Packer& packer, std::size_t f, std::string& error) {
+    std::string failed = packer.pack(records, f, compression_level_, s.frames[f]);
+    if (!failed.empty() && error.empty()) error = std::move(failed);
+    s.frame_state[f].store(failed.empty() ? kFramePacked : kFrameFailed, std::memory_order_release);
+  };
   const auto pack_frames = [&](Writer::Packer& packer, std::string& error) {
-    for (std::size_t f; (f = next_frame.fetch_add(1, std::memory_order_relaxed)) < frame_count;) {
-      std::string failed = packer.pack(records, f, compression_level_, s.frames[f]);
-      if (!failed.empty() && error.empty()) error = std::move(failed);
-    }
+    for (std::size_t f; (f = next_frame.fetch_add(1, std::memory_order_relaxed)) < frame_count;) pack_one(packer, f, error);
   };
   const bool parallel = frame_count > 1;
   if (parallel) s.helper.start([&](Writer::Packer& packer) { pack_frames(packer, errors[1]); });
@@ -687,21 +698,6 @@ void SqliteHistory::write_block(std::vector<const HistoryRecord*>& records, bool
       s.post_value(LookupKey::kResourceName, resource.name, ordinal, r.event_time);
     }
   }
-  pack_frames(s.packer, errors[0]);
-  if (parallel) {
-    s.helper.finish();
-    join.active = false;
-  }
-  for (const std::string& error : errors) {
-    if (!error.empty()) throw std::runtime_error("trailkit history " + path_ + ": " + error);
-  }
-  sqlite3_stmt* frame = w.insert_frame.get();
-  for (std::size_t index = 0; index < frame_count; ++index) {
-    sqlite3_bind_int64(frame, 1, (block_id << kFrameShift) | static_cast<std::int64_t>(index));
-    bind_blob(frame, 2, s.frames[index]);
-    w.run(frame, "cannot write a frame");
-  }
-
   sqlite3_stmt* posting = w.insert_posting.get();
   for (const auto& p : s.postings) {
     s.entries.clear();
@@ -728,6 +724,32 @@ void SqliteHistory::write_block(std::vector<const HistoryRecord*>& records, bool
     sqlite3_bind_int64(posting, 6, p.min_time);
     bind_blob(posting, 7, s.entries);
     w.run(posting, "cannot write an index entry");
+  }
+
+  // Frames, in order, each as soon as it is packed: SQLite writes while the helper still packs
+  // later frames. A frame not packed yet and not claimed by anyone is packed here.
+  sqlite3_stmt* frame = w.insert_frame.get();
+  for (std::size_t index = 0; index < frame_count; ++index) {
+    std::uint8_t state;
+    while ((state = s.frame_state[index].load(std::memory_order_acquire)) == kFramePending) {
+      const std::size_t f = next_frame.fetch_add(1, std::memory_order_relaxed);
+      if (f < frame_count) {
+        pack_one(s.packer, f, errors[0]);
+      } else {
+        std::this_thread::yield();  // the helper is packing this one (tens of microseconds)
+      }
+    }
+    if (state == kFrameFailed) break;  // reported below, after the helper has stopped
+    sqlite3_bind_int64(frame, 1, (block_id << kFrameShift) | static_cast<std::int64_t>(index));
+    bind_blob(frame, 2, s.frames[index]);
+    w.run(frame, "cannot write a frame");
+  }
+  if (parallel) {
+    s.helper.finish();
+    join.active = false;
+  }
+  for (const std::string& error : errors) {
+    if (!error.empty()) throw std::runtime_error("trailkit history " + path_ + ": " + error);
   }
 }
 
