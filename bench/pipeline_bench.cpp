@@ -71,6 +71,7 @@ struct PipelineConfig {
   bool local;
   std::size_t events;
   bool history = false;  // also feed the event history (state dir in the temp dir)
+  int threads = 0;       // CompressionOptions::threads (zstd)
   bool history_low_priority = false;
 };
 
@@ -87,7 +88,7 @@ void trailkit_pipeline(benchmark::State& state, PipelineConfig config) {
     }
     trailkit::RecorderOptions options;
     options.account_id = "111122223333";
-    options.compression = trailkit::CompressionOptions{config.codec, config.engine, config.level};
+    options.compression = trailkit::CompressionOptions{config.codec, config.engine, config.level, config.threads};
     options.roll_interval = std::chrono::seconds(1);
     options.overflow_policy = trailkit::OverflowPolicy::kBlock;
     options.block_timeout = std::chrono::seconds(30);
@@ -251,6 +252,13 @@ int main(int argc, char** argv) {
       add(std::string("pipeline/trailkit/") + c.name + (local ? "/local_fsync" : "/null"),
           [config](benchmark::State& s) { trailkit_pipeline(s, config); });
     }
+  }
+  // zstd with compression threads beside the worker (CompressionOptions::threads).
+  for (const int threads : {1, 2}) {
+    PipelineConfig config{Compression::kZstd, GzipEngine::kIsal, 1, false, scaled(2'000'000)};
+    config.threads = threads;
+    add("pipeline/trailkit/zstd1_threads" + std::to_string(threads) + "/null",
+        [config](benchmark::State& s) { trailkit_pipeline(s, config); });
   }
   // The default configuration with the event history on (issue #5: the log files keep their
   // rate; what the history cannot take at this rate is counted in history_dropped, not waited for).

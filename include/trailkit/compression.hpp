@@ -19,6 +19,13 @@ struct CompressionOptions {
   GzipEngine gzip_engine = GzipEngine::kIsal;
   /// Codec level; -1 means the codec default: ISA-L 1 (valid 0..3), zlib 6 (1..9), zstd 1 (1..19).
   int level = -1;
+  /// zstd only: threads that compress beside the worker (libzstd's nbWorkers), 0..8. 0 (default)
+  /// compresses on the worker and gives the same bytes for the same input; 1 lets the worker format
+  /// the next records while a zstd thread compresses; 2+ split a file into jobs compressed in
+  /// parallel. Each thread adds a few MB of job buffers. The output is one standard zstd frame
+  /// either way (its bytes differ from the single-threaded ones; digests hash the uncompressed
+  /// file, so they are unaffected).
+  int threads = 0;
 
   /// Throws std::invalid_argument naming the field and the rule when a value is out of range.
   void validate() const;

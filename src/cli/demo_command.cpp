@@ -34,6 +34,7 @@ struct DemoArgs {
   unsigned threads = 2;
   double roll_interval_seconds = 5;  // the demo is short; the SDK default is 300 s
   std::string compression = "gzip";
+  int compression_threads = 0;
   std::string account_id = "111122223333";
   std::vector<std::string> regions;  // empty = us-east-1
   std::string trail_name = "trailkit-demo";
@@ -116,6 +117,7 @@ int run_demo(DemoArgs args) {
     options.roll_interval =
         std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(args.roll_interval_seconds * 1000)));
     options.compression.codec = parse_compression(args.compression);
+    options.compression.threads = args.compression_threads;
     if (args.destination.rfind("s3://", 0) == 0) {
       auto [bucket, prefix] = s3::parse_s3_url(args.destination);
       s3::S3DestinationOptions s3_options;
@@ -295,6 +297,10 @@ void add_demo_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   demo->add_option("--compression", args->compression, "Log-file codec")
       ->check(CLI::IsMember({"gzip", "zstd"}))
+      ->capture_default_str();
+  demo->add_option("--compression-threads", args->compression_threads,
+                   "zstd only: threads compressing beside the worker (0..8)")
+      ->check(CLI::Range(0, 8))
       ->capture_default_str();
   demo->add_option("--account-id", args->account_id, "12-digit account id of the events")->capture_default_str();
   demo->add_option("--region", args->regions, "Region to spread calls over (repeatable; default us-east-1)")

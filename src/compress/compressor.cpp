@@ -9,6 +9,13 @@ void CompressionOptions::validate() const {
   const auto level_error = [this](const char* rule) {
     return std::invalid_argument("compression.level " + std::to_string(level) + ": " + rule);
   };
+  if (threads < 0 || threads > 8) {
+    throw std::invalid_argument("compression.threads " + std::to_string(threads) + ": must be 0..8");
+  }
+  if (threads != 0 && codec != Compression::kZstd) {
+    throw std::invalid_argument("compression.threads " + std::to_string(threads) +
+                                ": only zstd compresses on extra threads (gzip: leave it 0)");
+  }
   switch (codec) {
     case Compression::kGzip:
       switch (gzip_engine) {
@@ -50,7 +57,7 @@ Status stream_not_open(const char* codec, const char* call) {
 std::unique_ptr<Compressor> make_compressor(const CompressionOptions& options) {
   options.validate();
   const int level = resolved_level(options);
-  if (options.codec == Compression::kZstd) return make_zstd_compressor(level);
+  if (options.codec == Compression::kZstd) return make_zstd_compressor(level, options.threads);
   if (options.gzip_engine == GzipEngine::kZlib) return make_zlib_gzip_compressor(level);
   return make_isal_gzip_compressor(level);
 }

@@ -59,7 +59,7 @@ std::unique_ptr<Compressor> make_compressor(const CompressionOptions& options);
 // Per-codec factories behind make_compressor; `level` is already resolved and in range.
 std::unique_ptr<Compressor> make_isal_gzip_compressor(int level);
 std::unique_ptr<Compressor> make_zlib_gzip_compressor(int level);
-std::unique_ptr<Compressor> make_zstd_compressor(int level);
+std::unique_ptr<Compressor> make_zstd_compressor(int level, int threads = 0);
 
 /// Appends kGzipHeader: how both gzip engines start a member.
 inline void append_gzip_header(JsonBuffer& out) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <new>
+#include <stdexcept>
 #include <string>
 
 #include "compress/compressor.hpp"
@@ -13,13 +14,22 @@ namespace {
 
 class ZstdCompressor final : public Compressor {
  public:
-  explicit ZstdCompressor(int level) : context_(ZSTD_createCCtx()) {
+  ZstdCompressor(int level, int threads) : context_(ZSTD_createCCtx()) {
     if (context_ == nullptr) throw std::bad_alloc();
     // Parameters are sticky across ZSTD_reset_session_only, so they are set once. The content
-    // checksum lets `zstd -t` and decompress() detect corruption; single-threaded (nbWorkers 0)
-    // keeps the compression on the calling worker and the output deterministic.
+    // checksum lets `zstd -t` and decompress() detect corruption. nbWorkers 0 (the default) keeps
+    // the compression on the calling worker and the output deterministic; with workers, input is
+    // copied into zstd's job buffers and ZSTD_e_continue blocks only when they are all full.
     ZSTD_CCtx_setParameter(context_, ZSTD_c_compressionLevel, level);
     ZSTD_CCtx_setParameter(context_, ZSTD_c_checksumFlag, 1);
+    if (threads > 0) {
+      const std::size_t code = ZSTD_CCtx_setParameter(context_, ZSTD_c_nbWorkers, threads);
+      if (ZSTD_isError(code)) {
+        ZSTD_freeCCtx(context_);
+        throw std::invalid_argument(std::string("compression.threads ") + std::to_string(threads) +
+                                    ": this libzstd cannot compress on threads (" + ZSTD_getErrorName(code) + ")");
+      }
+    }
   }
   ~ZstdCompressor() override { ZSTD_freeCCtx(context_); }
   ZstdCompressor(const ZstdCompressor&) = delete;
@@ -76,8 +86,8 @@ class ZstdCompressor final : public Compressor {
 
 }  // namespace
 
-std::unique_ptr<Compressor> make_zstd_compressor(int level) {
-  return std::make_unique<ZstdCompressor>(level);
+std::unique_ptr<Compressor> make_zstd_compressor(int level, int threads) {
+  return std::make_unique<ZstdCompressor>(level, threads);
 }
 
 }  // namespace trailkit::detail

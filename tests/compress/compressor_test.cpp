@@ -275,6 +275,31 @@ TEST(CompressorCliTest, GzipAndZstdCommandLineToolsReadOurFiles) {
   std::filesystem::remove_all(dir);
 }
 
+// zstd on compression threads (CompressionOptions::threads): one valid checked frame that the stock
+// tool reads, for a stream large enough to be split into several jobs, reused across files, with
+// the worker's output buffer still flat.
+TEST(ZstdThreadsTest, ThreadedFramesRoundTripAndTheStockToolReadsThem) {
+  static const std::string input = make_log_text(24 << 20, 11);
+  const auto dir = std::filesystem::temp_directory_path() / ("trailkit_zstd_threads_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  for (const int threads : {1, 2}) {
+    CompressionOptions options;
+    options.codec = Compression::kZstd;
+    options.threads = threads;
+    auto compressor = make_compressor(options);
+    for (int file_number = 0; file_number < 2; ++file_number) {
+      std::size_t max_capacity = 0;
+      const std::string file = compress_pieces(*compressor, input, [] { return std::size_t(1) << 20; }, &max_capacity);
+      EXPECT_EQ(decompressed(file), input) << threads << " threads, file " << file_number;
+      EXPECT_LE(max_capacity, std::size_t(8) << 20) << "output buffer grew with the stream";
+      const auto path = dir / ("t" + std::to_string(threads) + ".json.zst");
+      std::ofstream(path, std::ios::binary).write(file.data(), static_cast<std::streamsize>(file.size()));
+      EXPECT_EQ(run_and_read("zstd -tq " + path.string() + " && echo ok"), "ok\n");
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CompressionOptionsTest, ValidateNamesTheFieldAndTheRule) {
   const auto message = [](Compression codec, GzipEngine engine, int level) -> std::string {
     CompressionOptions options;
@@ -297,6 +322,21 @@ TEST(CompressionOptionsTest, ValidateNamesTheFieldAndTheRule) {
   for (int level : {-1, 0, 3}) EXPECT_EQ(message(Compression::kGzip, GzipEngine::kIsal, level), "valid");
   for (int level : {-1, 1, 9}) EXPECT_EQ(message(Compression::kGzip, GzipEngine::kZlib, level), "valid");
   for (int level : {-1, 1, 19}) EXPECT_EQ(message(Compression::kZstd, GzipEngine::kZlib, level), "valid");
+  const auto threads_message = [](Compression codec, int threads) -> std::string {
+    CompressionOptions options;
+    options.codec = codec;
+    options.threads = threads;
+    try {
+      options.validate();
+    } catch (const std::invalid_argument& error) {
+      return error.what();
+    }
+    return "valid";
+  };
+  EXPECT_EQ(threads_message(Compression::kZstd, 9).rfind("compression.threads 9: must be 0..8", 0), 0u);
+  EXPECT_EQ(threads_message(Compression::kZstd, -1).rfind("compression.threads -1: must be 0..8", 0), 0u);
+  EXPECT_EQ(threads_message(Compression::kGzip, 1).rfind("compression.threads 1: only zstd", 0), 0u);
+  for (int threads : {0, 1, 8}) EXPECT_EQ(threads_message(Compression::kZstd, threads), "valid");
 }
 
 TEST(CompressionOptionsTest, FactoryValidatesAndResolvesDefaults) {
