@@ -132,8 +132,9 @@ struct SqliteHistoryOptions {
   std::int64_t retention_days = 90;
   /// Key for NextToken integrity (HMAC); "" = random per database (stored in it).
   std::string token_key;
-  /// zstd level for the stored records (blocks of 64 events); 0 = store them uncompressed. The
-  /// default trades ratio (~5x on CloudTrail records) for speed: ingest is bound by it.
+  /// zstd level for the stored records (frames of 64 events), up to 19; 0 = uncompressed (about 5x
+  /// larger, and slower to ingest here: more to write). The default -1 stores ~5x smaller than
+  /// the JSON; levels -7..1 ingest at about the same rate (bench/RESULTS.md).
   int compression_level = -1;
 };
 
