@@ -1,6 +1,6 @@
 // history_bench — the event history behind LookupEvents (SqliteHistory), each measure beside a
 // naive baseline:
-//   * history_record_from_json (the feeder's per-event cost) vs a nlohmann DOM parse;
+//   * (the feeder's per-record parse, history_record_from_json, is measured by history_extract_bench);
 //   * ingest: add() in batches of 1,000 / 4,000 / 16,384 (one transaction and block each) vs one
 //     transaction per event; and the recorder's whole path (HistoryFeeder: JSON records in, the
 //     scanner, add) vs a DOM parse per record then add. Issue #5 asks >= 200 k events/s;
@@ -231,38 +231,6 @@ LookupRequest random_window_request(trailkit::detail::FastRandom& random) {
   return request;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Parsing
-
-void BM_history_record_from_json(benchmark::State& state) {
-  const auto& json = corpus_json();
-  std::size_t i = 0, bytes = 0;
-  for (auto _ : state) {
-    const std::string& record = json[i++ % json.size()];
-    auto parsed = trailkit::history_record_from_json(record);
-    benchmark::DoNotOptimize(parsed);
-    bytes += record.size();
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
-}
-BENCHMARK(BM_history_record_from_json);
-
-// Baseline: a DOM parse (what a first version would write), reading the same fields.
-void BM_baseline_nlohmann_dom_parse(benchmark::State& state) {
-  const auto& json = corpus_json();
-  std::size_t i = 0, bytes = 0;
-  for (auto _ : state) {
-    const std::string& record = json[i++ % json.size()];
-    const auto doc = nlohmann::json::parse(record);
-    std::string name = doc.value("eventName", "");
-    benchmark::DoNotOptimize(name);
-    bytes += record.size();
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
-}
-BENCHMARK(BM_baseline_nlohmann_dom_parse);
 
 // ---------------------------------------------------------------------------------------------
 // Ingest into a fresh database

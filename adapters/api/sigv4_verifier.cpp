@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/civil_time.hpp"
+#include "digest/crypto.hpp"
 #include "s3/sigv4.hpp"
 
 namespace trailkit::api {
@@ -43,12 +44,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Percent-decoding ('+' stays '+': SigV4 encodes spaces as %20). nullopt for a broken escape.
 std::optional<std::string> percent_decode(std::string_view s) {
@@ -60,7 +55,7 @@ std::optional<std::string> percent_decode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return std::nullopt;
-    const int high = hex_value(s[i + 1]), low = hex_value(s[i + 2]);
+    const int high = detail::hex_value(s[i + 1]), low = detail::hex_value(s[i + 2]);
     if (high < 0 || low < 0) return std::nullopt;
     out.push_back(static_cast<char>(high * 16 + low));
     i += 2;

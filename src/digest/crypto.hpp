@@ -25,6 +25,8 @@ std::optional<std::string> from_hex(std::string_view hex);
 std::string base64_encode(std::string_view bytes);
 /// Decodes standard base64 (padding required, no whitespace); nullopt when malformed. Pure function.
 std::optional<std::string> base64_decode(std::string_view text);
+/// The value (0..15) of one hex digit, either case; -1 for any other character. Pure function.
+int hex_value(char c) noexcept;
 /// The value (0..63) of one standard base64 alphabet character, -1 for any other. Pure function.
 int base64_value(unsigned char c) noexcept;
 

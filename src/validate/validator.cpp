@@ -92,30 +92,21 @@ bool zstd_all_frames(std::string_view in, const std::function<void(std::string_v
   if (!d) return false;
   ZSTD_inBuffer input{in.data(), in.size(), 0};
   char buf[64 * 1024];
-  std::size_t rc = 0;
   bool ok = true;
-  while (input.pos < input.size) {
+  for (;;) {
     ZSTD_outBuffer output{buf, sizeof buf, 0};
-    rc = ZSTD_decompressStream(d, &output, &input);
+    const std::size_t rc = ZSTD_decompressStream(d, &output, &input);
     if (ZSTD_isError(rc)) {
       ok = false;
       break;
     }
     if (output.pos) sink(std::string_view(buf, output.pos));
-  }
-  if (ok) {  // drain what is buffered after the last input byte
-    while (rc != 0) {
-      ZSTD_outBuffer output{buf, sizeof buf, 0};
-      rc = ZSTD_decompressStream(d, &output, &input);
-      if (ZSTD_isError(rc)) {
-        ok = false;
-        break;
-      }
-      if (output.pos) sink(std::string_view(buf, output.pos));
-      if (output.pos == 0 && rc != 0) {
-        ok = false;  // truncated frame
-        break;
-      }
+    if (input.pos < input.size) continue;
+    if (rc == 0) break;  // every frame complete
+    // Input used up, frame open: more output may still be buffered; none means truncated.
+    if (output.pos == 0) {
+      ok = false;
+      break;
     }
   }
   ZSTD_freeDStream(d);
