@@ -6,6 +6,13 @@
 //   spdlog: async logger, queue 8192, block policy, null sink, logging the event's pre-serialized
 //           JSON as "{}" (performance.md §C.8; the JSON is built before timing, so spdlog is NOT
 //           charged for serialization: it is the "off-the-shelf async logger" floor).
+//   reference_spsc: the design performance.md §C.4/§E1 measured on its own host to set the gates
+//           ("a straightforward SPSC prototype"): one SPSC byte ring per producer thread (4 MiB in the hot latency run),
+//           every present field copied length-prefixed plus an rdtsc stamp, the tail published with
+//           one release store; no validation, no field limits, no counters, no overflow policy
+//           beyond "spin until there is room". Its consumer compresses the records with zstd-1.
+//           It calibrates this machine: the gates were set on a different host (an AMD Zen 5),
+//           and the ratio trailkit / reference_spsc is what carries over.
 //
 // Corpus: 4,096 events from SimulatedService, deep-copied once, cycled. eventTime is left unset, so
 // emit() reads the clock as a service's call would. The Recorder drains to a NullDestination: the
@@ -27,9 +34,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include <zstd.h>
+
 #include <barrier>
+#include <bit>
 #include <deque>
 #include <mutex>
+#include <utility>
 
 #include "bench_support.hpp"
 #include "emit/event_codec.hpp"
@@ -146,6 +157,150 @@ class NaiveSink {
   }
   std::mutex mutex_;
   std::deque<std::string> queue_;
+  std::atomic<bool> stop_{false};
+  std::thread consumer_;
+};
+
+// performance.md's prototype design, rebuilt as a baseline (see the top of this file). Per-thread
+// SPSC rings: a thread takes the next ring on its first emit (kRings producers at most).
+class ReferenceSpscSink {
+ public:
+  // The buffer is split over the rings as trailkit splits it over its shards (8 MiB: 4 MiB each,
+  // the prototype's ring size).
+  explicit ReferenceSpscSink(std::size_t buffer_bytes)
+      : ring_bytes_(std::bit_floor(buffer_bytes / kRings)),
+        mask_(ring_bytes_ - 1),
+        rings_{Ring(ring_bytes_), Ring(ring_bytes_)},
+        consumer_([this] { run(); }) {}
+  ~ReferenceSpscSink() {
+    stop_.store(true, std::memory_order_release);
+    consumer_.join();
+  }
+  bool emit(std::size_t i) noexcept {
+    thread_local Ring* ring = nullptr;
+    thread_local const ReferenceSpscSink* owner = nullptr;
+    if (owner != this) {
+      ring = &rings_[next_ring_.fetch_add(1, std::memory_order_relaxed) % kRings];
+      owner = this;
+    }
+    const Event& e = *corpus().events[i];
+    // Size: an 8-byte length word, the rdtsc stamp, the presence mask, then length-prefixed fields.
+    std::uint64_t present = e.present_mask();
+    std::size_t size = 24;
+    for (std::uint64_t m = present; m != 0; m &= m - 1) {
+      size += 4 + e.get(static_cast<trailkit::Field>(std::countr_zero(m))).size();
+    }
+    size = (size + 7) & ~std::size_t{7};
+    std::uint64_t tail = ring->tail.load(std::memory_order_relaxed);
+    if (ring_bytes_ - (tail & mask_) < size) {  // no room before the end: pad to it
+      write_word(ring->bytes + (tail & mask_), 0);  // 0 = "wrap to the start"
+      tail += ring_bytes_ - (tail & mask_);
+    }
+    while (tail + size - ring->head_cache > ring_bytes_) {  // full: spin, as the prototype did
+      ring->head_cache = ring->head.load(std::memory_order_acquire);
+      if (tail + size - ring->head_cache > ring_bytes_) _mm_pause();
+    }
+    char* d = ring->bytes + (tail & mask_);
+    write_word(d, size);
+    write_word(d + 8, ticks());
+    write_word(d + 16, present);
+    d += 24;
+    for (std::uint64_t m = present; m != 0; m &= m - 1) {
+      const std::string_view v = e.get(static_cast<trailkit::Field>(std::countr_zero(m)));
+      const auto n = static_cast<std::uint32_t>(v.size());
+      std::memcpy(d, &n, 4);
+      std::memcpy(d + 4, v.data(), n);
+      d += 4 + n;
+    }
+    ring->tail.store(tail + size, std::memory_order_release);
+    return true;
+  }
+  std::uint64_t dropped() const noexcept { return 0; }
+  void drain() {
+    for (Ring& r : rings_) {
+      while (r.head.load(std::memory_order_acquire) != r.tail.load(std::memory_order_acquire)) {
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kRings = 2;  // the benches use at most 2 producer threads
+  struct Ring {
+    explicit Ring(std::size_t size) : bytes(static_cast<char*>(std::aligned_alloc(64, size))) {
+      std::memset(bytes, 0, size);  // pre-fault, as trailkit's rings are
+    }
+    Ring(Ring&& other) noexcept : bytes(std::exchange(other.bytes, nullptr)) {}
+    ~Ring() { std::free(bytes); }
+    char* bytes;
+    alignas(64) std::atomic<std::uint64_t> tail{0};
+    std::uint64_t head_cache = 0;  // producer's copy of head
+    alignas(64) std::atomic<std::uint64_t> head{0};
+  };
+  static void write_word(char* d, std::uint64_t v) noexcept { std::memcpy(d, &v, 8); }
+  static std::uint64_t read_word(const char* s) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, s, 8);
+    return v;
+  }
+
+  // Decodes each record's fields into a 1 MiB staging buffer and compresses it with zstd-1 when
+  // full, like the prototype's consumer (which also formatted JSON; this one does less work, which
+  // only favours the baseline's producer through less cache pressure on the shared core).
+  void run() {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 1);
+    std::vector<char> staging(std::size_t{1} << 20);
+    std::vector<char> compressed(ZSTD_compressBound(staging.size()));
+    std::size_t used = 0;
+    const auto flush_staging = [&] {
+      ZSTD_inBuffer in{staging.data(), used, 0};
+      ZSTD_outBuffer out{compressed.data(), compressed.size(), 0};
+      while (in.pos < in.size) {
+        ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_continue);
+        out.pos = 0;
+      }
+      used = 0;
+    };
+    for (;;) {
+      bool any = false;
+      for (Ring& r : rings_) {
+        std::uint64_t head = r.head.load(std::memory_order_relaxed);
+        const std::uint64_t tail = r.tail.load(std::memory_order_acquire);
+        while (head != tail) {
+          const char* s = r.bytes + (head & mask_);
+          const std::uint64_t size = read_word(s);
+          if (size == 0) {  // wrap marker
+            head += ring_bytes_ - (head & mask_);
+            continue;
+          }
+          std::uint64_t present = read_word(s + 16);
+          const char* p = s + 24;
+          for (; present != 0; present &= present - 1) {
+            std::uint32_t n;
+            std::memcpy(&n, p, 4);
+            if (used + n > staging.size()) flush_staging();
+            std::memcpy(staging.data() + used, p + 4, n);
+            used += n;
+            p += 4 + n;
+          }
+          head += size;
+          any = true;
+        }
+        r.head.store(head, std::memory_order_release);
+      }
+      if (!any) {
+        if (stop_.load(std::memory_order_acquire)) break;
+        _mm_pause();
+      }
+    }
+    ZSTD_freeCCtx(cctx);
+  }
+
+  const std::size_t ring_bytes_;
+  const std::uint64_t mask_;
+  Ring rings_[kRings];
+  std::atomic<std::size_t> next_ring_{0};
   std::atomic<bool> stop_{false};
   std::thread consumer_;
 };
@@ -336,6 +491,7 @@ int main(int argc, char** argv) {
                corpus().events.size(), corpus().mean_json_bytes, corpus().mean_encoded_bytes, ticks_per_ns());
   register_sink<TrailkitSink>("trailkit", 300'000, 1'000'000);
   register_sink<NaiveSink>("naive_baseline", 20'000, 100'000);
+  register_sink<ReferenceSpscSink>("reference_spsc", 300'000, 1'000'000);
 #ifdef TRAILKIT_BENCH_HAVE_SPDLOG
   register_sink<SpdlogSink>("spdlog_baseline", 300'000, 1'000'000);
 #else

@@ -1,5 +1,6 @@
 #include "emit/event_codec.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace trailkit::detail {
@@ -15,7 +16,20 @@ inline std::uint32_t kept(std::string_view v, std::uint32_t keep) noexcept {
 // size dispatch dominates for short copies on the emit path.
 inline void copy_bytes(char* dst, const char* src, std::size_t n) noexcept {
   if (n > 16) {
-    std::memcpy(dst, src, n);
+    if (n > 48) {
+      std::memcpy(dst, src, n);
+      return;
+    }
+    // 17-48 bytes (ARNs, IDs, user agents' heads): 16-byte moves, the last one overlapping.
+    char block[16];
+    std::memcpy(block, src, 16);
+    std::memcpy(dst, block, 16);
+    if (n > 32) {
+      std::memcpy(block, src + 16, 16);
+      std::memcpy(dst + 16, block, 16);
+    }
+    std::memcpy(block, src + n - 16, 16);
+    std::memcpy(dst + n - 16, block, 16);
   } else if (n >= 8) {
     std::uint64_t head, tail;
     std::memcpy(&head, src, 8);
@@ -39,10 +53,8 @@ inline std::uint32_t resource_length(std::string_view v) noexcept {
   return v.data() == nullptr ? kAbsentLength : static_cast<std::uint32_t>(v.size());
 }
 
-}  // namespace
-
-EncodePlan plan_encoding(const Event& event, const EncodeLimits& limits) noexcept {
-  EncodePlan plan;
+// Exact planning: each field against its own keep/omit limits.
+void plan_with_limits(const Event& event, const EncodeLimits& limits, EncodePlan& plan) noexcept {
   plan.size = kHeaderSize;
   std::uint64_t mask = event.present_mask();
   while (mask) {
@@ -53,8 +65,42 @@ EncodePlan plan_encoding(const Event& event, const EncodeLimits& limits) noexcep
       plan.omitted |= std::uint64_t{1} << i;  // over its CloudTrail limit: never copied
     } else {
       plan.copied |= std::uint64_t{1} << i;
+      ++plan.copied_count;
       plan.size += 4 + kept(v, limits.keep_bytes[i]);
     }
+  }
+}
+
+}  // namespace
+
+void EncodeLimits::derive_fast_path() noexcept {
+  std::uint32_t smallest = UINT32_MAX;
+  for (std::size_t i = 0; i < kFieldCount; ++i) smallest = std::min({smallest, keep_bytes[i], omit_over[i]});
+  // Sizes whose OR is below a power of two p are all < p; p - 1 <= smallest keeps them in every limit.
+  unlimited_below = smallest == UINT32_MAX ? std::uint32_t{1} << 31 : std::bit_floor(smallest + 1);
+}
+
+EncodePlan plan_encoding(const Event& event, const EncodeLimits& limits) noexcept {
+  EncodePlan plan;
+  const std::uint64_t present = event.present_mask();
+  // Fast path: one pass summing sizes, as a plain length-prefixed copy would; the OR of the sizes
+  // bounds the largest, and below unlimited_below no field can be cut or omitted.
+  std::size_t total = 0;
+  std::size_t size_bits = 0;
+  std::uint32_t count = 0;
+  for (std::uint64_t m = present; m != 0; m &= m - 1) {
+    const std::size_t n = event.get(static_cast<Field>(std::countr_zero(m))).size();
+    total += n;
+    size_bits |= n;
+    ++count;
+  }
+  if (size_bits < limits.unlimited_below) {
+    plan.copied = present;
+    plan.copied_count = count;
+    plan.whole = true;
+    plan.size = kHeaderSize + 4 * std::size_t{count} + total;
+  } else {
+    plan_with_limits(event, limits, plan);
   }
   for (const Resource& r : event.resources) {
     plan.size += 12 + r.arn.size() + r.account_id.size() + r.type.size();
@@ -80,9 +126,8 @@ void encode_event(const Event& event, const EncodePlan& plan, const EncodeLimits
   header.session_credential_from_console = event.session_credential_from_console ? 1 : 0;
   std::memcpy(out, &header, kHeaderSize);
 
-  const int copied_count = std::popcount(plan.copied);
   char* lengths = out + kHeaderSize;
-  char* resource_lengths = lengths + 4 * copied_count;
+  char* resource_lengths = lengths + 4 * std::size_t{plan.copied_count};
   char* bytes = resource_lengths + 12 * event.resources.size();
 
   std::uint64_t mask = plan.copied;
@@ -90,7 +135,7 @@ void encode_event(const Event& event, const EncodePlan& plan, const EncodeLimits
     const int i = std::countr_zero(mask);
     mask &= mask - 1;
     const std::string_view v = event.get(static_cast<Field>(i));
-    const std::uint32_t n = kept(v, limits.keep_bytes[i]);
+    const std::uint32_t n = plan.whole ? static_cast<std::uint32_t>(v.size()) : kept(v, limits.keep_bytes[i]);
     std::memcpy(lengths, &n, 4);
     lengths += 4;
     copy_bytes(bytes, v.data(), n);

@@ -44,6 +44,13 @@ static_assert(sizeof(EncodedHeader) == 44 || sizeof(EncodedHeader) == 48);
 struct EncodeLimits {
   std::uint32_t keep_bytes[kFieldCount];  // copy at most this many bytes of the field
   std::uint32_t omit_over[kFieldCount];   // omit (do not copy) when longer than this
+  /// A power of two (or 0): when every present field is shorter than this, no limit above can
+  /// apply, so plan_encoding skips the per-field lookups (the common case: fields of a few dozen
+  /// bytes). Set by derive_fast_path(); 0 means "always check each field".
+  std::uint32_t unlimited_below = 0;
+
+  /// Sets unlimited_below from keep_bytes and omit_over. Call after changing either.
+  void derive_fast_path() noexcept;
 };
 
 /// Which fields an encoding copies or omits, and its size: one pass over the fields, shared by
@@ -52,6 +59,9 @@ struct EncodePlan {
   std::uint64_t copied = 0;
   std::uint64_t omitted = 0;
   std::size_t size = 0;  ///< bytes encode_event will write
+  std::uint32_t copied_count = 0;  ///< popcount(copied), counted while planning (a generic x86-64
+                                   ///< build has no POPCNT instruction: std::popcount is a libgcc call)
+  bool whole = false;    ///< every copied field is copied whole (no keep_bytes cut applies)
 };
 
 /// Plans the encoding of `event`. Thread-safe, allocation-free.

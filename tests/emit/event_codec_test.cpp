@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,72 @@ TEST(EventCodecTest, MalformedBytesAreRejectedNotTrusted) {
   EXPECT_FALSE(decode_event(storage.data(), 10, d, resources));
   std::string longer = storage + "junk";
   EXPECT_FALSE(decode_event(longer.data(), longer.size(), d, resources));
+}
+
+// plan_encoding skips the per-field limit lookups when every field is shorter than
+// unlimited_below. That shortcut must encode byte for byte what the checked path encodes, for
+// every field length around the copy-size classes (0..300) and around the limits themselves.
+TEST(EventCodecTest, TheUnlimitedFastPathEncodesExactlyAsTheCheckedPath) {
+  EncodeLimits checked = unlimited();
+  checked.omit_over[static_cast<std::size_t>(Field::kRequestParameters)] = 100;
+  checked.keep_bytes[static_cast<std::size_t>(Field::kUserAgent)] = 70;
+  EncodeLimits fast = checked;
+  fast.derive_fast_path();
+  ASSERT_EQ(fast.unlimited_below, 64u);  // the largest power of two p with p - 1 <= 70 and <= 100
+  EXPECT_EQ(checked.unlimited_below, 0u);  // never derived: always the checked path
+
+  std::string text(400, '\0');
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('!' + (i * 7) % 90);
+  for (std::size_t n = 0; n <= 300; ++n) {
+    SCOPED_TRACE("field length " + std::to_string(n));
+    Event event;
+    event.set(Field::kEventSource, std::string_view(text).substr(0, n));
+    event.set(Field::kUserAgent, std::string_view(text).substr(3, n));
+    event.set(Field::kRequestParameters, std::string_view(text).substr(5, n / 2));
+    event.set(Field::kEventName, "GetObject");
+    const Resource resources[] = {{std::string_view(text).substr(1, n), "111122223333", {}}};
+    event.resources = resources;
+    const EncodePlan fast_plan = plan_encoding(event, fast);
+    const EncodePlan checked_plan = plan_encoding(event, checked);
+    EXPECT_EQ(fast_plan.whole, n < 64);
+    EXPECT_FALSE(checked_plan.whole);
+    ASSERT_EQ(fast_plan.size, checked_plan.size);
+    EXPECT_EQ(fast_plan.copied, checked_plan.copied);
+    EXPECT_EQ(fast_plan.omitted, checked_plan.omitted);
+    EXPECT_EQ(fast_plan.copied_count, checked_plan.copied_count);
+    std::string a(fast_plan.size, '\xAA');
+    std::string b(checked_plan.size, '\x55');
+    encode_event(event, fast_plan, fast, 7, a.data());
+    encode_event(event, checked_plan, checked, 7, b.data());
+    ASSERT_EQ(a, b);
+    DecodedEvent d;
+    std::vector<Resource> decoded_resources;
+    ASSERT_TRUE(decode_event(a.data(), a.size(), d, decoded_resources));
+    EXPECT_EQ(d.event.get(Field::kEventSource), std::string_view(text).substr(0, n));
+    EXPECT_EQ(d.event.get(Field::kUserAgent), std::string_view(text).substr(3, std::min<std::size_t>(n, 70)));
+    EXPECT_EQ(d.event.has(Field::kRequestParameters), n / 2 <= 100);
+    ASSERT_EQ(decoded_resources.size(), 1u);
+    EXPECT_EQ(decoded_resources[0].arn, std::string_view(text).substr(1, n));
+  }
+}
+
+TEST(EventCodecTest, DerivedFastPathBoundIsSafeForExtremeLimits) {
+  EncodeLimits limits = unlimited();
+  limits.derive_fast_path();
+  EXPECT_EQ(limits.unlimited_below, 1u << 31);
+  limits.keep_bytes[static_cast<std::size_t>(Field::kErrorCode)] = 0;
+  limits.derive_fast_path();
+  EXPECT_EQ(limits.unlimited_below, 1u);  // only empty fields skip the checks
+  Event event;
+  event.set(Field::kErrorCode, "AccessDenied");
+  const EncodePlan plan = plan_encoding(event, limits);
+  EXPECT_FALSE(plan.whole);
+  std::string storage(plan.size, '\0');
+  encode_event(event, plan, limits, 1, storage.data());
+  DecodedEvent d;
+  std::vector<Resource> resources;
+  ASSERT_TRUE(decode_event(storage.data(), storage.size(), d, resources));
+  EXPECT_EQ(d.event.get(Field::kErrorCode), "");
 }
 
 }  // namespace
