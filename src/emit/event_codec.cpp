@@ -124,6 +124,7 @@ void encode_event(const Event& event, const EncodePlan& plan, const EncodeLimits
   header.mfa_authenticated = static_cast<std::uint8_t>(event.mfa_authenticated);
   header.assumed_root = static_cast<std::uint8_t>(event.assumed_root);
   header.session_credential_from_console = event.session_credential_from_console ? 1 : 0;
+  header.copied_count = plan.copied_count;
   std::memcpy(out, &header, kHeaderSize);
 
   char* lengths = out + kHeaderSize;
@@ -160,7 +161,12 @@ bool decode_event(const char* data, std::size_t size, DecodedEvent& out, std::ve
   EncodedHeader header;
   std::memcpy(&header, data, kHeaderSize);
   Event& event = out.event;
-  event = Event{};
+  // The worker reuses one DecodedEvent: clearing only the fields the last record had is ~20 stores
+  // instead of zeroing all kFieldCount views (~1 KB) per record. Every scalar is assigned below.
+  for (std::uint64_t m = event.present_mask(); m != 0; m &= m - 1) {
+    event.set(static_cast<Field>(std::countr_zero(m)), std::string_view{});
+  }
+  event.resources = {};
   out.omitted_mask = header.omitted_mask;
   event.event_time = header.event_time;
   event.session_creation_time = header.session_creation_time;
@@ -173,7 +179,7 @@ bool decode_event(const char* data, std::size_t size, DecodedEvent& out, std::ve
   event.assumed_root = static_cast<Tristate>(header.assumed_root);
   event.session_credential_from_console = header.session_credential_from_console != 0;
 
-  const std::size_t copied_count = static_cast<std::size_t>(std::popcount(header.copied_mask));
+  const std::size_t copied_count = header.copied_count;
   const std::size_t tables = kHeaderSize + 4 * copied_count + 12 * std::size_t{header.resource_count};
   if (tables > size) return false;
   const char* lengths = data + kHeaderSize;
@@ -182,10 +188,12 @@ bool decode_event(const char* data, std::size_t size, DecodedEvent& out, std::ve
   const char* end = data + size;
 
   std::uint64_t mask = header.copied_mask;
+  const char* const lengths_end = resource_lengths;
   while (mask) {
     const int i = std::countr_zero(mask);
     mask &= mask - 1;
-    if (i >= static_cast<int>(kFieldCount)) return false;
+    // A count that disagrees with the mask must not walk the length table past its end.
+    if (i >= static_cast<int>(kFieldCount) || lengths == lengths_end) return false;
     std::uint32_t n;
     std::memcpy(&n, lengths, 4);
     lengths += 4;
@@ -193,6 +201,7 @@ bool decode_event(const char* data, std::size_t size, DecodedEvent& out, std::ve
     event.set(static_cast<Field>(i), std::string_view(bytes, n));
     bytes += n;
   }
+  if (lengths != lengths_end) return false;
   resources.clear();
   for (std::uint32_t r = 0; r < header.resource_count; ++r) {
     std::string_view parts[3];

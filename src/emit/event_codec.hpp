@@ -4,7 +4,7 @@
 // record in place into an Event whose views point into the ring, then formats JSON from it.
 //
 // Layout (all little-endian host order; the encoding never leaves the process):
-//   EncodedHeader                      40 bytes
+//   EncodedHeader                      48 bytes
 //   uint32 length[popcount(copied)]    one per copied text field, in Field order
 //   uint32 resource_length[3 * resource_count]   ARN, accountId, type; kAbsentLength = absent
 //   field bytes, then resource bytes, back to back
@@ -37,8 +37,9 @@ struct EncodedHeader {
   std::uint8_t mfa_authenticated;
   std::uint8_t assumed_root;
   std::uint8_t session_credential_from_console;
+  std::uint32_t copied_count;   // popcount(copied_mask), so decoding needs no libgcc popcount call
 };
-static_assert(sizeof(EncodedHeader) == 44 || sizeof(EncodedHeader) == 48);
+static_assert(sizeof(EncodedHeader) == 48);
 
 /// Per-field byte budgets applied at emit (derived once from FieldLimits).
 struct EncodeLimits {

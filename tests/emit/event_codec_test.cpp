@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,17 @@ TEST(EventCodecTest, MalformedBytesAreRejectedNotTrusted) {
   EXPECT_FALSE(decode_event(storage.data(), 10, d, resources));
   std::string longer = storage + "junk";
   EXPECT_FALSE(decode_event(longer.data(), longer.size(), d, resources));
+  // A field count that disagrees with the field mask, either way.
+  EncodedHeader header;
+  std::memcpy(&header, storage.data(), sizeof header);
+  for (const std::uint32_t count : {header.copied_count - 1, header.copied_count + 1, 0u}) {
+    std::string bad = storage;
+    EncodedHeader changed = header;
+    changed.copied_count = count;
+    std::memcpy(bad.data(), &changed, sizeof changed);
+    EXPECT_FALSE(decode_event(bad.data(), bad.size(), d, resources)) << "count " << count;
+  }
+  EXPECT_TRUE(decode_event(storage.data(), storage.size(), d, resources));
 }
 
 // plan_encoding skips the per-field limit lookups when every field is shorter than
@@ -128,7 +140,7 @@ TEST(EventCodecTest, TheUnlimitedFastPathEncodesExactlyAsTheCheckedPath) {
   std::string text(400, '\0');
   for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('!' + (i * 7) % 90);
   for (std::size_t n = 0; n <= 300; ++n) {
-    SCOPED_TRACE("field length " + std::to_string(n));
+    SCOPED_TRACE(std::string("field length ").append(std::to_string(n)));
     Event event;
     event.set(Field::kEventSource, std::string_view(text).substr(0, n));
     event.set(Field::kUserAgent, std::string_view(text).substr(3, n));
@@ -177,6 +189,41 @@ TEST(EventCodecTest, DerivedFastPathBoundIsSafeForExtremeLimits) {
   std::vector<Resource> resources;
   ASSERT_TRUE(decode_event(storage.data(), storage.size(), d, resources));
   EXPECT_EQ(d.event.get(Field::kErrorCode), "");
+}
+
+// The worker decodes every record into one reused DecodedEvent: nothing of a previous record's
+// fields, scalars or resources may show through in the next.
+TEST(EventCodecTest, AReusedDecodedEventKeepsNothingOfThePreviousRecord) {
+  Event rich;
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < kFieldCount; ++i) values.push_back(std::string("v").append(std::to_string(i)));
+  for (std::size_t i = 0; i < kFieldCount; ++i) rich.set(static_cast<Field>(i), values[i]);
+  const Resource rich_resources[] = {{"arn:1", "111122223333", "AWS::S3::Object"}};
+  rich.resources = rich_resources;
+  rich.read_only = Tristate::kTrue;
+  rich.session_credential_from_console = true;
+  rich.session_creation_time = 5;
+  const Event sparse = EventBuilder("s3.amazonaws.com", "GetObject").build();
+
+  std::string rich_bytes, sparse_bytes;
+  for (const auto& [event, bytes] : {std::pair<const Event*, std::string*>{&rich, &rich_bytes}, std::pair<const Event*, std::string*>{&sparse, &sparse_bytes}}) {
+    const EncodePlan plan = plan_encoding(*event, unlimited());
+    bytes->assign(plan.size, '\0');
+    encode_event(*event, plan, unlimited(), 9, bytes->data());
+  }
+  DecodedEvent reused;
+  std::vector<Resource> resources;
+  ASSERT_TRUE(decode_event(rich_bytes.data(), rich_bytes.size(), reused, resources));
+  ASSERT_EQ(reused.event.present_mask(), rich.present_mask());
+  ASSERT_TRUE(decode_event(sparse_bytes.data(), sparse_bytes.size(), reused, resources));
+  EXPECT_EQ(reused.event.present_mask(), sparse.present_mask());
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    EXPECT_EQ(reused.event.get(static_cast<Field>(i)).data() == nullptr, !sparse.has(static_cast<Field>(i))) << i;
+  }
+  EXPECT_TRUE(reused.event.resources.empty());
+  EXPECT_EQ(reused.event.read_only, Tristate::kAbsent);
+  EXPECT_FALSE(reused.event.session_credential_from_console);
+  EXPECT_EQ(reused.event.session_creation_time, kTimeNotSet);
 }
 
 }  // namespace
