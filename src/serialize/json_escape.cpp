@@ -13,7 +13,7 @@ using Byte = unsigned char;
 
 // Input is encoded in chunks so that the worst-case reservation (6 output bytes per input byte, "\u00XX") stays
 // bounded for megabyte strings while small strings reserve once.
-constexpr std::size_t kChunk = 16 * 1024;
+constexpr std::size_t kChunk = kJsonStringChunk;
 // Room past the worst case: the SIMD loop stores a whole 16-byte block and escapes are copied as 8-byte words.
 constexpr std::size_t kSlack = kJsonEscapeSlack;
 constexpr std::size_t kMaxExpansion = kJsonEscapeMaxExpansion;
@@ -83,24 +83,6 @@ inline Utf8Sequence decode_utf8(const Byte* p, const Byte* end) {
   return {4, true};
 }
 
-#ifdef TRAILKIT_JSON_SSE2
-constexpr std::uintptr_t kPageSize = 4096;  // the smallest x86-64 page: a load inside one cannot fault
-
-inline bool within_one_page(const Byte* p) noexcept {
-  return (reinterpret_cast<std::uintptr_t>(p) & (kPageSize - 1)) <= kPageSize - 16;
-}
-
-// Stores the 16 bytes at p to d (which has kSlack bytes of room) and returns their special-byte
-// mask. The load may read past the end of the string, never past p's page (within_one_page): the
-// bytes beyond are masked off by the caller and overwritten in d. AddressSanitizer would report
-// that read as an overflow of the string, so this one function is not instrumented.
-__attribute__((no_sanitize("address"))) inline unsigned copy_block_within_page(const Byte* p, char* d) noexcept {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(d), v);
-  return json_string_special_mask(v);
-}
-#endif
-
 // Encodes [p, stop) into d (reserved for kMaxExpansion * (stop - p) + kSlack bytes). A multi-byte sequence that
 // starts before `stop` may read (never past `end`) and consume beyond it. With kStopAtJsonSyntax the bytes that
 // are syntax in *input* JSON strings ('"', '\\', < 0x20) are not escaped: encoding stops there instead.
@@ -131,11 +113,11 @@ const Byte* encode_run(const Byte* p, const Byte* stop, const Byte* end, char*& 
         }
         continue;
       }
-    } else if (within_one_page(p)) {
+    } else if (json_block_within_page(p)) {
       // Fewer than 16 bytes left (most record fields are short), but a 16-byte load from p stays in
       // p's page, so it cannot fault: one compare instead of a byte loop; bits past `stop` are
       // dropped. (Copying through a stack buffer instead stalled on store-to-load forwarding.)
-      mask = copy_block_within_page(p, d) & ((1u << left) - 1u);
+      mask = json_copy_block_within_page(reinterpret_cast<const char*>(p), d) & ((1u << left) - 1u);
       if (mask == 0) {
         p += left;
         d += left;
@@ -245,21 +227,37 @@ std::size_t utf8_cut(std::string_view s, std::size_t max_bytes) {
 
 }  // namespace
 
-std::size_t append_json_string(JsonBuffer& out, std::string_view s) {
-  std::size_t replacements = 0;
+char* write_json_string(char* d, std::string_view s, std::size_t* replacements) noexcept {
   const Byte* const begin = as_bytes(s.data());
   const Byte* const end = begin + s.size();
+  *d++ = '"';
+  encode_run<false>(begin, end, end, d, *replacements);
+  *d++ = '"';
+  return d;
+}
+
+char* write_json_string_truncated(char* d, std::string_view s, std::size_t max_bytes, bool* truncated,
+                                  std::size_t* replacements) noexcept {
+  const bool cut = s.size() > max_bytes;
+  if (truncated != nullptr) *truncated = cut;
+  if (!cut) return write_json_string(d, s, replacements);
+  const Byte* const begin = as_bytes(s.data());
+  *d++ = '"';
+  const Byte* const keep = begin + utf8_cut(s, max_bytes);
+  encode_run<false>(begin, keep, keep, d, *replacements);
+  std::memcpy(d, "...\"", 4);
+  return d + 4;
+}
+
+std::size_t append_json_string(JsonBuffer& out, std::string_view s) {
+  std::size_t replacements = 0;
   if (s.size() <= kChunk) {  // the common case: one reservation, quotes included
     char* const start = out.prepare(kMaxExpansion * s.size() + kSlack + 2);
-    char* d = start;
-    *d++ = '"';
-    encode_run<false>(begin, end, end, d, replacements);
-    *d++ = '"';
-    out.commit(static_cast<std::size_t>(d - start));
+    out.commit(static_cast<std::size_t>(write_json_string(start, s, &replacements) - start));
     return replacements;
   }
   out.push_back('"');
-  encode_into(out, begin, end, replacements);
+  encode_into(out, as_bytes(s.data()), as_bytes(s.data()) + s.size(), replacements);
   out.push_back('"');
   return replacements;
 }

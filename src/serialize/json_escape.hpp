@@ -48,32 +48,78 @@ std::size_t append_json_string(JsonBuffer& out, std::string_view s);
 std::size_t append_json_string_truncated(JsonBuffer& out, std::string_view s, std::size_t max_bytes,
                                          bool* truncated);
 
-// ---- Raw-pointer building blocks for json_sanitize.cpp, which re-emits the strings of caller-supplied JSON with
-// exactly the rules above inside its own output cursor (no per-token buffer bookkeeping). Not for other callers.
+/// Strings up to this many bytes are encoded in one step; longer ones chunk by chunk, so that the worst-case
+/// reservation (kJsonEscapeMaxExpansion per input byte) stays bounded for megabyte strings.
+inline constexpr std::size_t kJsonStringChunk = 16 * 1024;
 
 /// Worst-case output bytes per input byte ("\u00XX" for one control byte) and the extra room the encoders need
 /// past it (they store whole 16-byte blocks and copy escapes as 8-byte words).
 inline constexpr std::size_t kJsonEscapeMaxExpansion = 6;
 inline constexpr std::size_t kJsonEscapeSlack = 32;
 
+/// Raw-cursor forms of append_json_string / append_json_string_truncated for a caller that reserved room for a
+/// whole record up front (record_formatter.cpp), so no capacity check or size update is paid per string.
+/// Same bytes, same return-value meaning (added to *replacements instead of returned). Preconditions:
+/// s.size() <= kJsonStringChunk, and `d` has room for kJsonEscapeMaxExpansion * s.size() + kJsonEscapeSlack + 5
+/// bytes (quotes and "..." included). Return the end of the output. Thread contract: reentrant, no shared state.
+char* write_json_string(char* d, std::string_view s, std::size_t* replacements) noexcept;
+char* write_json_string_truncated(char* d, std::string_view s, std::size_t max_bytes, bool* truncated,
+                                  std::size_t* replacements) noexcept;
+
+// ---- Raw-pointer building blocks for json_sanitize.cpp, which re-emits the strings of caller-supplied JSON with
+// exactly the rules above inside its own output cursor (no per-token buffer bookkeeping). Not for other callers.
+
 #if defined(__SSE2__) && !defined(TRAILKIT_NO_SIMD)
 #define TRAILKIT_JSON_SSE2 1
 /// Bit i set when byte i of `v` (16 bytes of a string) is one the string encoders cannot copy as is:
-/// < 0x20, '"', '\\', or >= 0x7F. A signed compare against 0x20 catches both the control characters and every
-/// byte >= 0x80 (negative as int8). Inline so the sanitizer's short-string fast path needs no call.
+/// < 0x20, '"', '\\', or >= 0x7F. Adding 0x60 (mod 256) maps exactly the copyable range 0x20..0x7E onto
+/// 0x80..0xDE, i.e. -128..-34 as int8, so one signed compare catches controls, DEL and every byte >= 0x80.
+/// Inline so the sanitizer's short-string fast path needs no call.
 /// Thread contract: pure function.
 inline unsigned json_string_special_mask(__m128i v) noexcept {
-  const __m128i low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  const __m128i outside = _mm_cmpgt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x60)), _mm_set1_epi8(-34));
   const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
   const __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-  const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
-  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(low, quote), _mm_or_si128(backslash, del))));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(outside, _mm_or_si128(quote, backslash))));
 }
 /// The same for the 16 bytes at p (all 16 must be readable). Thread contract: pure function.
 inline unsigned json_string_special_mask(const char* p) noexcept {
   return json_string_special_mask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
+
+/// True when a 16-byte load from p stays inside p's page (4 KiB, the smallest x86-64 page), so it cannot fault
+/// even where the string ends earlier. Thread contract: pure function.
+inline bool json_block_within_page(const void* p) noexcept {
+  return (reinterpret_cast<std::uintptr_t>(p) & 4095u) <= 4096u - 16u;
+}
+
+/// Stores the 16 bytes at p to d and returns their special-byte mask. For json_block_within_page(p) only: the
+/// load may read past the end of the string (never past p's page); the caller masks those bits off and
+/// overwrites them in d. AddressSanitizer would report that read as an overflow, so it is not instrumented.
+/// Thread contract: pure function.
+__attribute__((no_sanitize("address"))) inline unsigned json_copy_block_within_page(const char* p, char* d) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d), v);
+  return json_string_special_mask(v);
+}
 #endif
+
+/// write_json_string with the usual case inline: a clean string of 1..15 bytes is one block copy and quotes.
+/// Same preconditions and bytes. Thread contract: reentrant, no shared state.
+inline char* write_json_string_inline(char* d, std::string_view s, std::size_t* replacements) noexcept {
+#ifdef TRAILKIT_JSON_SSE2
+  const std::size_t n = s.size();
+  // n - 1 < 15 also keeps out the empty string, whose data() may be null.
+  if (n - 1 < 15 && json_block_within_page(s.data())) {
+    if ((json_copy_block_within_page(s.data(), d + 1) & ((1u << n) - 1u)) == 0) {
+      d[0] = '"';
+      d[n + 1] = '"';
+      return d + n + 2;
+    }
+  }
+#endif
+  return write_json_string(d, s, replacements);
+}
 
 /// Where encode_json_string_segment stopped reading input and writing output.
 struct JsonSegmentEnd {

@@ -254,14 +254,25 @@ string:  // p at the opening quote
   // Fast path for the usual short, clean key or value: copy 16-byte blocks until the first special byte; when it
   // is the closing quote the string is done without a call.
   room(kJsonEscapeMaxExpansion * std::min(static_cast<std::size_t>(end - p), kChunk) + kJsonEscapeSlack);
-  while (end - p >= 16) {
-    const unsigned mask = json_string_special_mask(p);
-    std::memcpy(d, p, 16);
-    if (mask == 0) {
-      if (kChecked && static_cast<std::size_t>(limit - d) < kJsonEscapeMaxExpansion * 16 + kJsonEscapeSlack) break;
-      p += 16;
-      d += 16;
-      continue;
+  for (;;) {
+    unsigned mask;
+    if (end - p >= 16) {
+      mask = json_string_special_mask(p);
+      std::memcpy(d, p, 16);
+      if (mask == 0) {
+        if (kChecked && static_cast<std::size_t>(limit - d) < kJsonEscapeMaxExpansion * 16 + kJsonEscapeSlack) break;
+        p += 16;
+        d += 16;
+        continue;
+      }
+    } else if (p < end && json_block_within_page(p)) {
+      // The last string of a document usually starts within 16 bytes of its end: one masked block
+      // (the slack covers the 16-byte store) instead of a call. Clean to the end means unterminated,
+      // which the exact path below reports.
+      mask = json_copy_block_within_page(p, d) & ((1u << (end - p)) - 1u);
+      if (mask == 0) break;
+    } else {
+      break;
     }
     const int clean = std::countr_zero(mask);
     p += clean;

@@ -11,7 +11,6 @@
 // Thread contract: worker thread only; one instance per worker.
 
 #include <cstdint>
-#include <initializer_list>
 #include <string>
 
 #include "common/fast_random.hpp"
@@ -45,33 +44,43 @@ class RecordFormatter {
   const FormatCounters& counters() const noexcept { return counters_; }
 
  private:
-  void format_once(const DecodedEvent& record, std::uint64_t omit_mask, JsonBuffer& out);
-  void write_user_identity(const Event& event, JsonBuffer& out);
-  void write_string(JsonBuffer& out, std::string_view value);
-  void write_truncated(JsonBuffer& out, std::string_view value);
-  void write_json(JsonBuffer& out, const Event& event, Field field, std::uint64_t omit_mask, std::size_t limit);
-  void write_json_or_null(JsonBuffer& out, const Event& event, Field field, std::uint64_t omit_mask, std::size_t limit);
-  void write_optional_json(JsonBuffer& out, const Event& event, Field field, std::string_view key,
-                           std::uint64_t omit_mask, std::size_t limit);
-
-  // A string member: `"key":value`, cut at the 1 KB limit when `truncate`.
-  struct Member {
-    Field field;
-    std::string_view key;
-    bool truncate = false;
+  // The write cursor of one record (defined in the .cpp): room for the whole record is reserved once, so keys,
+  // punctuation and short strings are written with no per-append capacity check.
+  struct Cursor;
+  // The last timestamp text written, per field: records arrive in time order, so at any real rate most records
+  // share their eventTime second (and a session's creationDate) with the one before, and the civil-date
+  // conversion is skipped.
+  struct TimeText {
+    bool valid = false;
+    std::int64_t epoch_seconds = 0;
+    char text[20] = {};
   };
-  // Writes each present member, comma-separated (a comma first when `need_comma`). Returns
-  // whether a comma is needed after what was written.
-  bool write_members(JsonBuffer& out, const Event& event, std::initializer_list<Member> members, bool need_comma);
-  // Writes `"key":{members}` when any member is present.
-  bool write_object(JsonBuffer& out, const Event& event, std::string_view key, std::initializer_list<Member> members,
-                    bool need_comma);
+
+  void format_once(const DecodedEvent& record, std::uint64_t omit_mask, JsonBuffer& out);
+  std::size_t record_room(const Event& event) const noexcept;
+  void write_user_identity(const Event& event, Cursor& c);
+  static void write_time(Cursor& c, TimeText& cache, std::int64_t epoch_seconds) noexcept;
+  void write_string(Cursor& c, std::string_view value);
+  void write_truncated(Cursor& c, std::string_view value);
+  void write_json(Cursor& c, const Event& event, Field field, std::uint64_t omit_mask, std::size_t limit);
+  void write_json_or_null(Cursor& c, const Event& event, Field field, std::uint64_t omit_mask, std::size_t limit);
+  // `key` is the whole `,"name":` literal.
+  template <std::size_t N>
+  void write_optional_json(Cursor& c, const Event& event, Field field, const char (&key)[N], std::uint64_t omit_mask,
+                           std::size_t limit);
+  // Writes `,"key":"value"` (no comma when !comma) when `field` is present, then sets `comma`.
+  template <std::size_t N>
+  void write_member(Cursor& c, const Event& event, Field field, const char (&key)[N], bool& comma,
+                    bool truncate = false);
 
   FieldLimits limits_;
   std::string default_account_id_;
   std::string default_region_;
+  std::size_t defaults_room_;  // record_room()'s constant part: keys, punctuation, the two defaults
   FastRandom random_;
   FormatCounters counters_;
+  TimeText event_time_text_;
+  TimeText creation_time_text_;
 };
 
 }  // namespace trailkit::detail

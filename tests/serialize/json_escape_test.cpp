@@ -203,6 +203,73 @@ TEST(JsonEscapeTest, ShortStringsAtPageEndsAndBeforeSpecialBytes) {
   ::munmap(map, static_cast<std::size_t>(2 * page));
 }
 
+#ifdef TRAILKIT_JSON_SSE2
+// The block scan's one signed compare must flag exactly the bytes the byte-wise table treats as special.
+TEST(JsonEscapeTest, SpecialMaskFlagsExactlyTheBytesThatNeedWork) {
+  for (int b = 0; b < 256; ++b) {
+    char block[16];
+    std::memset(block, 'a', sizeof block);
+    block[b % 16] = static_cast<char>(b);
+    const bool special = b < 0x20 || b == '"' || b == '\\' || b >= 0x7F;
+    EXPECT_EQ(json_string_special_mask(block), special ? 1u << (b % 16) : 0u) << "byte " << b;
+  }
+}
+#endif
+
+// The record formatter writes strings through the raw-cursor writers (with an inline fast path for short clean
+// strings); they must produce append_json_string's bytes for every input: every byte value, lengths 0..300,
+// strings ending right before an inaccessible page and strings followed by special bytes.
+TEST(JsonEscapeTest, RawCursorWritersMatchAppendEverywhere) {
+  const long page = ::sysconf(_SC_PAGESIZE);
+  void* const map = ::mmap(nullptr, static_cast<std::size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  ASSERT_EQ(::mprotect(static_cast<char*>(map) + page, static_cast<std::size_t>(page), PROT_NONE), 0);
+  char* const page_end = static_cast<char*>(map) + page;
+  FastRandom random(7);
+  std::vector<char> out(6 * 300 + kJsonEscapeSlack + 5);
+  for (std::size_t size = 0; size <= 300; ++size) {
+    for (int round = 0; round < 24; ++round) {
+      std::string input(size, 'a');
+      for (char& c : input) {
+        const std::uint64_t r = random.next();
+        // Mostly clean ASCII with every byte value sprinkled in, or fully random bytes.
+        if (round % 3 == 0 || r % 8 == 0) c = static_cast<char>(r >> 8);
+        else c = static_cast<char>(0x20 + (r >> 8) % 0x5F);
+      }
+      if (size > 0 && round < 16) input[random.next() % size] = static_cast<char>(round * 16 + size % 16);
+      char* const at = round % 2 == 0 ? page_end - size : static_cast<char*>(map) + 64;
+      std::memcpy(at, input.data(), size);
+      if (round % 2 != 0) std::memset(at + size, '"', 32);
+      const std::string_view view(at, size);
+      JsonBuffer expected;
+      const std::size_t expected_replacements = append_json_string(expected, view);
+
+      std::size_t replacements = 0;
+      char* end = write_json_string_inline(out.data(), view, &replacements);
+      ASSERT_EQ(std::string_view(out.data(), static_cast<std::size_t>(end - out.data())), expected.view()) << size;
+      ASSERT_EQ(replacements, expected_replacements);
+      replacements = 0;
+      end = write_json_string(out.data(), view, &replacements);
+      ASSERT_EQ(std::string_view(out.data(), static_cast<std::size_t>(end - out.data())), expected.view()) << size;
+      ASSERT_EQ(replacements, expected_replacements);
+
+      const std::size_t max_bytes = random.next() % (size + 2);
+      bool expected_cut = false;
+      JsonBuffer expected_truncated;
+      const std::size_t truncated_replacements =
+          append_json_string_truncated(expected_truncated, view, max_bytes, &expected_cut);
+      bool cut = !expected_cut;
+      replacements = 0;
+      end = write_json_string_truncated(out.data(), view, max_bytes, &cut, &replacements);
+      ASSERT_EQ(std::string_view(out.data(), static_cast<std::size_t>(end - out.data())), expected_truncated.view())
+          << size << " cut at " << max_bytes;
+      ASSERT_EQ(cut, expected_cut);
+      ASSERT_EQ(replacements, truncated_replacements);
+    }
+  }
+  ::munmap(map, static_cast<std::size_t>(2 * page));
+}
+
 TEST(JsonEscapeTest, EmptyStringAndAppendKeepsPrefix) {
   EXPECT_EQ(render(""), "\"\"");
   JsonBuffer out;

@@ -4,8 +4,11 @@
 #include "serialize/json_sanitize.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -329,6 +332,41 @@ TEST(JsonSanitizeTest, FuzzRandomBytesAndMutatedDocuments) {
     accepted += sanitize(raw).result.status == RawJsonStatus::kOk;
   }
   EXPECT_GT(accepted, 1000);  // the mutations leave enough valid documents to test the accept path
+}
+
+// A document's last string is scanned with one 16-byte load that may extend past the document (never past its
+// page). Documents ending right before an inaccessible page, and documents followed by bytes that would end or
+// break a string ('"', '\\', control bytes), must give exactly the result of a standalone copy.
+TEST(JsonSanitizeTest, SameResultAtPageEndsAndBeforeSpecialBytes) {
+  const long page = ::sysconf(_SC_PAGESIZE);
+  void* const map = ::mmap(nullptr, static_cast<std::size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  ASSERT_EQ(::mprotect(static_cast<char*>(map) + page, static_cast<std::size_t>(page), PROT_NONE), 0);
+  char* const page_end = static_cast<char*>(map) + page;
+  const std::string documents[] = {
+      R"({"tableName":"Inventory","returnValues":"NONE"})", R"(["a","bc","\u00e9\n"])", R"("x")", R"("")",
+      R"({"k":"v"})", R"({"k":"unterminated)", "{\"k\":\"caf\xC3\xA9\"}", "{\"k\":\"bad \xC3\"}", R"({"k":"a\)",
+      "{\"k\":\"tab\there\"}", R"({"policy":"{\"Version\":\"2012-10-17\"}"} )"};
+  for (const std::string& document : documents) {
+    for (std::size_t trim = 0; trim <= document.size(); ++trim) {
+      const std::string raw = document.substr(0, document.size() - trim);
+      SCOPED_TRACE(raw);
+      const Sanitized expected = sanitize(raw);
+      char* const at_end = page_end - raw.size();
+      std::memcpy(at_end, raw.data(), raw.size());
+      char* const inside = static_cast<char*>(map) + 64;
+      std::memcpy(inside, raw.data(), raw.size());
+      std::memcpy(inside + raw.size(), "\"\\\n\"\"\"\"\"\"\"\"\"\"\"\"\"", 16);
+      for (const char* placed : {static_cast<const char*>(at_end), static_cast<const char*>(inside)}) {
+        const Sanitized got = sanitize(std::string_view(placed, raw.size()));
+        EXPECT_EQ(got.out, expected.out);
+        EXPECT_EQ(got.result.status, expected.result.status);
+        EXPECT_EQ(got.result.error_offset, expected.result.error_offset);
+        EXPECT_EQ(got.result.replacements, expected.result.replacements);
+      }
+    }
+  }
+  ::munmap(map, static_cast<std::size_t>(2 * page));
 }
 
 }  // namespace
