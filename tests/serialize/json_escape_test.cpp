@@ -7,8 +7,6 @@
 #include "serialize/json_escape.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstring>
 
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "common/fast_random.hpp"
+#include "guarded_page.hpp"
 
 namespace trailkit::detail {
 namespace {
@@ -172,11 +171,9 @@ TEST(JsonEscapeTest, SameResultAtEveryBlockOffset) {
 // them would crash) and strings followed by special bytes in the same page must both come out
 // exactly as from an ordinary buffer.
 TEST(JsonEscapeTest, ShortStringsAtPageEndsAndBeforeSpecialBytes) {
-  const long page = ::sysconf(_SC_PAGESIZE);
-  void* const map = ::mmap(nullptr, static_cast<std::size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(map, MAP_FAILED);
-  ASSERT_EQ(::mprotect(static_cast<char*>(map) + page, static_cast<std::size_t>(page), PROT_NONE), 0);
-  char* const page_end = static_cast<char*>(map) + page;
+  const testing::GuardedPage guarded;
+  ASSERT_TRUE(guarded.ok());
+  char* const page_end = guarded.end();
   for (const PythonCase& c : kPythonCases) {
     SCOPED_TRACE(c.name);
     const std::string_view body = c.expected.substr(1, c.expected.size() - 2);
@@ -190,7 +187,7 @@ TEST(JsonEscapeTest, ShortStringsAtPageEndsAndBeforeSpecialBytes) {
       ASSERT_EQ(append_json_string(out, std::string_view(at_end, input.size())), c.replacements);
       ASSERT_EQ(out.view(), expected) << "at the page end, before=" << before;
       // Followed, in the same page, by bytes that would need escaping.
-      char* const inside = static_cast<char*>(map) + 64;
+      char* const inside = guarded.begin() + 64;
       std::memcpy(inside, input.data(), input.size());
       std::memset(inside + input.size(), '"', 32);
       inside[input.size() + 1] = '\n';
@@ -200,7 +197,6 @@ TEST(JsonEscapeTest, ShortStringsAtPageEndsAndBeforeSpecialBytes) {
       ASSERT_EQ(again.view(), expected) << "before special bytes, before=" << before;
     }
   }
-  ::munmap(map, static_cast<std::size_t>(2 * page));
 }
 
 #ifdef TRAILKIT_JSON_SSE2
@@ -220,11 +216,9 @@ TEST(JsonEscapeTest, SpecialMaskFlagsExactlyTheBytesThatNeedWork) {
 // strings); they must produce append_json_string's bytes for every input: every byte value, lengths 0..300,
 // strings ending right before an inaccessible page and strings followed by special bytes.
 TEST(JsonEscapeTest, RawCursorWritersMatchAppendEverywhere) {
-  const long page = ::sysconf(_SC_PAGESIZE);
-  void* const map = ::mmap(nullptr, static_cast<std::size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(map, MAP_FAILED);
-  ASSERT_EQ(::mprotect(static_cast<char*>(map) + page, static_cast<std::size_t>(page), PROT_NONE), 0);
-  char* const page_end = static_cast<char*>(map) + page;
+  const testing::GuardedPage guarded;
+  ASSERT_TRUE(guarded.ok());
+  char* const page_end = guarded.end();
   FastRandom random(7);
   std::vector<char> out(6 * 300 + kJsonEscapeSlack + 5);
   for (std::size_t size = 0; size <= 300; ++size) {
@@ -237,7 +231,7 @@ TEST(JsonEscapeTest, RawCursorWritersMatchAppendEverywhere) {
         else c = static_cast<char>(0x20 + (r >> 8) % 0x5F);
       }
       if (size > 0 && round < 16) input[random.next() % size] = static_cast<char>(round * 16 + size % 16);
-      char* const at = round % 2 == 0 ? page_end - size : static_cast<char*>(map) + 64;
+      char* const at = round % 2 == 0 ? page_end - size : guarded.begin() + 64;
       std::memcpy(at, input.data(), size);
       if (round % 2 != 0) std::memset(at + size, '"', 32);
       const std::string_view view(at, size);
@@ -267,7 +261,6 @@ TEST(JsonEscapeTest, RawCursorWritersMatchAppendEverywhere) {
       ASSERT_EQ(replacements, truncated_replacements);
     }
   }
-  ::munmap(map, static_cast<std::size_t>(2 * page));
 }
 
 TEST(JsonEscapeTest, EmptyStringAndAppendKeepsPrefix) {

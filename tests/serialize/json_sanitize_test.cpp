@@ -4,8 +4,6 @@
 #include "serialize/json_sanitize.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "common/fast_random.hpp"
+#include "guarded_page.hpp"
 
 namespace trailkit::detail {
 namespace {
@@ -338,11 +337,9 @@ TEST(JsonSanitizeTest, FuzzRandomBytesAndMutatedDocuments) {
 // page). Documents ending right before an inaccessible page, and documents followed by bytes that would end or
 // break a string ('"', '\\', control bytes), must give exactly the result of a standalone copy.
 TEST(JsonSanitizeTest, SameResultAtPageEndsAndBeforeSpecialBytes) {
-  const long page = ::sysconf(_SC_PAGESIZE);
-  void* const map = ::mmap(nullptr, static_cast<std::size_t>(2 * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(map, MAP_FAILED);
-  ASSERT_EQ(::mprotect(static_cast<char*>(map) + page, static_cast<std::size_t>(page), PROT_NONE), 0);
-  char* const page_end = static_cast<char*>(map) + page;
+  const testing::GuardedPage guarded;
+  ASSERT_TRUE(guarded.ok());
+  char* const page_end = guarded.end();
   const std::string documents[] = {
       R"({"tableName":"Inventory","returnValues":"NONE"})", R"(["a","bc","\u00e9\n"])", R"("x")", R"("")",
       R"({"k":"v"})", R"({"k":"unterminated)", "{\"k\":\"caf\xC3\xA9\"}", "{\"k\":\"bad \xC3\"}", R"({"k":"a\)",
@@ -354,7 +351,7 @@ TEST(JsonSanitizeTest, SameResultAtPageEndsAndBeforeSpecialBytes) {
       const Sanitized expected = sanitize(raw);
       char* const at_end = page_end - raw.size();
       std::memcpy(at_end, raw.data(), raw.size());
-      char* const inside = static_cast<char*>(map) + 64;
+      char* const inside = guarded.begin() + 64;
       std::memcpy(inside, raw.data(), raw.size());
       std::memcpy(inside + raw.size(), "\"\\\n\"\"\"\"\"\"\"\"\"\"\"\"\"", 16);
       for (const char* placed : {static_cast<const char*>(at_end), static_cast<const char*>(inside)}) {
@@ -366,7 +363,6 @@ TEST(JsonSanitizeTest, SameResultAtPageEndsAndBeforeSpecialBytes) {
       }
     }
   }
-  ::munmap(map, static_cast<std::size_t>(2 * page));
 }
 
 }  // namespace
