@@ -15,6 +15,13 @@
 // Counters: events_per_s, MB_per_s (JSON, Stats::bytes_uncompressed), ratio (uncompressed /
 // compressed), events_per_s_at_1200B (rescaled by bytes to the 1.2 KB sizing record), files.
 //
+// Ceilings (same binary, same records): what ONE core can do at most with a codec on this
+// machine. `compress_only` feeds the records' JSON, formatted once up front, to the compressor in
+// 1 MiB pieces (no emit, no ring, no serializer); `serialize_compress` formats each record with
+// the worker's RecordFormatter and compresses 1 MiB pieces, i.e. the worker's work minus the ring,
+// the decode and the file bookkeeping. A pipeline row can only reach its ceiling, so a gate above
+// the compress_only row is out of reach for any design on this machine.
+//
 // Naive baseline (same binary): the producer builds nlohmann::ordered_json + dump() per event and
 // pushes the string through a std::mutex + std::deque to a consumer thread that writes
 // {"Records":[...]} through zlib level 6 gzip into one file, fsynced at the end.
@@ -29,6 +36,7 @@
 #include <mutex>
 
 #include "bench_support.hpp"
+#include "compress/compressor.hpp"
 #include "trailkit/recorder.hpp"
 
 namespace {
@@ -128,6 +136,76 @@ void trailkit_pipeline(benchmark::State& state, PipelineConfig config) {
     state.counters["history_dropped"] = static_cast<double>(last.history_dropped);
   }
   state.counters["not_ok"] = static_cast<double>(not_ok);
+}
+
+// ---- single-core ceilings ----
+
+// Records carry a fixed eventTime, as emit() would have stamped it.
+constexpr std::int64_t kCeilingEventTime = 1714550400;  // 2024-05-01T08:00:00Z
+
+// The corpus as the worker formats it, each record followed by ','.
+const std::vector<std::string>& formatted_records() {
+  static const std::vector<std::string> records = [] {
+    auto out = formatted_corpus(kCorpusSize, kCeilingEventTime);
+    for (std::string& record : out) record.push_back(',');
+    return out;
+  }();
+  return records;
+}
+
+constexpr std::size_t kPiece = std::size_t{1} << 20;  // what the worker hands the compressor
+
+void ceiling(benchmark::State& state, Compression codec, GzipEngine engine, int level, std::size_t count,
+             bool serialize) {
+  const auto& records = formatted_records();
+  const auto& evs = events();
+  auto compressor = trailkit::detail::make_compressor(trailkit::CompressionOptions{codec, engine, level});
+  trailkit::detail::RecordFormatter formatter(trailkit::FieldLimits{}, "111122223333", "us-east-1");
+  std::vector<trailkit::detail::DecodedEvent> decoded(kCorpusSize);
+  for (std::size_t i = 0; i < kCorpusSize; ++i) {
+    decoded[i].event = *evs[i];
+    decoded[i].event.event_time = kCeilingEventTime;
+  }
+  trailkit::detail::JsonBuffer piece(2 * kPiece);
+  trailkit::detail::JsonBuffer compressed(std::size_t{4} << 20);
+  std::uint64_t json_bytes = 0;
+  std::uint64_t compressed_bytes = 0;
+  double seconds = 0;
+  bool ok = true;
+  for (auto _ : state) {
+    json_bytes = compressed_bytes = 0;
+    const auto start = std::chrono::steady_clock::now();
+    ok = ok && compressor->begin().is_ok();
+    const auto drain = [&] {
+      ok = ok && compressor->update({piece.data(), piece.size()}, compressed).is_ok();
+      json_bytes += piece.size();
+      piece.clear();
+      compressed_bytes += compressed.size();
+      compressed.clear();
+    };
+    for (std::size_t n = 0; n < count; ++n) {
+      if (serialize) {
+        formatter.format(decoded[n & (kCorpusSize - 1)], piece);
+        piece.push_back(',');
+      } else {
+        const std::string& record = records[n & (kCorpusSize - 1)];
+        piece.append(record.data(), record.size());
+      }
+      if (piece.size() >= kPiece) drain();
+    }
+    drain();
+    ok = ok && compressor->finish(compressed).is_ok();
+    compressed_bytes += compressed.size();
+    compressed.clear();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    state.SetIterationTime(elapsed);
+    seconds += elapsed;
+  }
+  if (!ok) {
+    state.SkipWithError("compressor failed");
+    return;
+  }
+  report(state, seconds / static_cast<double>(state.iterations()), count, json_bytes, compressed_bytes);
 }
 
 // ---- naive baseline ----
@@ -251,6 +329,15 @@ int main(int argc, char** argv) {
       const PipelineConfig config{c.codec, c.engine, c.level, local, scaled(c.events)};
       add(std::string("pipeline/trailkit/") + c.name + (local ? "/local_fsync" : "/null"),
           [config](benchmark::State& s) { trailkit_pipeline(s, config); });
+    }
+  }
+  for (const Codec& c : codecs) {
+    if (c.engine == GzipEngine::kZlib) continue;
+    for (const bool serialize : {false, true}) {
+      add(std::string("pipeline/ceiling/") + c.name + (serialize ? "/serialize_compress" : "/compress_only"),
+          [c, serialize, n = scaled(c.events)](benchmark::State& s) {
+            ceiling(s, c.codec, c.engine, c.level, n, serialize);
+          });
     }
   }
   // zstd with compression threads beside the worker (CompressionOptions::threads).
