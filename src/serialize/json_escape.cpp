@@ -202,6 +202,26 @@ const Byte* encode_run(const Byte* p, const Byte* stop, const Byte* end, char*& 
   return p;
 }
 
+#ifdef TRAILKIT_JSON_SSE2
+// For n >= 16: copies [p, p + n) to d in 16-byte blocks up to the first byte that needs work and returns how many
+// bytes before it are copied (n when none does). The last block ends exactly at p + n, overlapping the one before
+// it, so a 16..n byte string (ARNs, request IDs, user agents) needs no tail loop and no read past its end.
+inline std::size_t copy_clean_prefix(const char* p, std::size_t n, char* d) noexcept {
+  std::size_t i = 0;
+  for (; n - i > 16; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), v);
+    const unsigned mask = json_string_special_mask(v);
+    if (mask != 0) return i + static_cast<std::size_t>(std::countr_zero(mask));
+  }
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(d + n - 16), v);
+  const unsigned mask = json_string_special_mask(v);
+  // The overlap with the previous block is known clean, so the first special byte is at or after i.
+  return mask == 0 ? n : n - 16 + static_cast<std::size_t>(std::countr_zero(mask));
+}
+#endif
+
 // Encodes [p, end) into out, chunk by chunk, so a megabyte string never reserves 6 MB at once.
 void encode_into(JsonBuffer& out, const Byte* p, const Byte* end, std::size_t& replacements) {
   while (p < end) {
@@ -228,6 +248,26 @@ std::size_t utf8_cut(std::string_view s, std::size_t max_bytes) {
 }  // namespace
 
 char* write_json_string(char* d, std::string_view s, std::size_t* replacements) noexcept {
+  const Byte* begin = as_bytes(s.data());
+  const Byte* const end = begin + s.size();
+  *d++ = '"';
+#ifdef TRAILKIT_JSON_SSE2
+  if (s.size() >= 16) {
+    const std::size_t clean = copy_clean_prefix(s.data(), s.size(), d);
+    d += clean;
+    begin += clean;
+    if (begin == end) {
+      *d = '"';
+      return d + 1;
+    }
+  }
+#endif
+  encode_run<false>(begin, end, end, d, *replacements);
+  *d++ = '"';
+  return d;
+}
+
+char* write_json_string_blockwise(char* d, std::string_view s, std::size_t* replacements) noexcept {
   const Byte* const begin = as_bytes(s.data());
   const Byte* const end = begin + s.size();
   *d++ = '"';

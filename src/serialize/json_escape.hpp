@@ -66,6 +66,10 @@ char* write_json_string(char* d, std::string_view s, std::size_t* replacements) 
 char* write_json_string_truncated(char* d, std::string_view s, std::size_t max_bytes, bool* truncated,
                                   std::size_t* replacements) noexcept;
 
+/// write_json_string without its clean-prefix fast paths (the block-by-block encoder alone): the oracle the fast
+/// paths are tested against. Same preconditions and bytes. For tests; thread contract: reentrant, no shared state.
+char* write_json_string_blockwise(char* d, std::string_view s, std::size_t* replacements) noexcept;
+
 // ---- Raw-pointer building blocks for json_sanitize.cpp, which re-emits the strings of caller-supplied JSON with
 // exactly the rules above inside its own output cursor (no per-token buffer bookkeeping). Not for other callers.
 
@@ -104,14 +108,27 @@ __attribute__((no_sanitize("address"))) inline unsigned json_copy_block_within_p
 }
 #endif
 
-/// write_json_string with the usual case inline: a clean string of 1..15 bytes is one block copy and quotes.
-/// Same preconditions and bytes. Thread contract: reentrant, no shared state.
+/// write_json_string with the usual cases inline: a clean string of 1..15 bytes is one block copy and quotes, one
+/// of 16..32 bytes (IDs, short ARNs) two overlapping block copies. Same preconditions and bytes.
+/// Thread contract: reentrant, no shared state.
 inline char* write_json_string_inline(char* d, std::string_view s, std::size_t* replacements) noexcept {
 #ifdef TRAILKIT_JSON_SSE2
   const std::size_t n = s.size();
   // n - 1 < 15 also keeps out the empty string, whose data() may be null.
-  if (n - 1 < 15 && json_block_within_page(s.data())) {
-    if ((json_copy_block_within_page(s.data(), d + 1) & ((1u << n) - 1u)) == 0) {
+  if (n - 1 < 15) {
+    if (json_block_within_page(s.data()) &&
+        (json_copy_block_within_page(s.data(), d + 1) & ((1u << n) - 1u)) == 0) {
+      d[0] = '"';
+      d[n + 1] = '"';
+      return d + n + 2;
+    }
+  } else if (n - 16 <= 16) {
+    // Both blocks lie inside the string: the second ends exactly at its end.
+    const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data()));
+    const __m128i tail = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + n - 16));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 1), head);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 1 + n - 16), tail);
+    if ((json_string_special_mask(head) | json_string_special_mask(tail)) == 0) {
       d[0] = '"';
       d[n + 1] = '"';
       return d + n + 2;

@@ -373,9 +373,211 @@ fail:
   return result;
 }
 
+// ---- Fast path for the common case: compact, printable-ASCII JSON without escapes (what an API layer sends).
+// Such a document is its own sanitized form (no whitespace to drop, no string to re-escape), so a valid one is
+// copied with one memcpy after a validation-only walk. Anything else, including every error, goes to sanitize(),
+// which stays the single source of results (error text, offset, status).
+
+// Documents up to this size are tried on the fast path; the quote bitmap below lives on the stack (1 KB).
+constexpr std::size_t kPlainMaxInput = 8 * 1024;
+constexpr std::size_t kPlainWords = kPlainMaxInput / 64;
+// The walk keeps the object/array stack in one register, so deeper documents take the exact path.
+constexpr std::size_t kPlainMaxDepth = 64;
+
+#ifdef TRAILKIT_JSON_SSE2
+// Bit i set when byte i of `v` rules the fast path out: < 0x20 (controls, and the whitespace \t \n \r), >= 0x7F
+// (escaped or validated as UTF-8 by the exact path) or '\\' (an escape to normalise).
+inline __m128i plain_reject_bytes(__m128i v) noexcept {
+  const __m128i outside = _mm_cmpgt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x60)), _mm_set1_epi8(-34));
+  return _mm_or_si128(outside, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+}
+inline unsigned plain_reject_mask(__m128i v) noexcept {
+  return static_cast<unsigned>(_mm_movemask_epi8(plain_reject_bytes(v)));
+}
+inline unsigned quote_mask(__m128i v) noexcept {
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+}
+inline __m128i load16(const char* p) noexcept { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+
+// A 16-byte load from p that may extend past the document but never past p's page (json_block_within_page(p)):
+// the caller drops the bits past the end. Not instrumented for the same reason as json_copy_block_within_page.
+__attribute__((no_sanitize("address"))) inline __m128i load16_within_page(const char* p) noexcept {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+#endif
+
+// Fills quotes[] with one bit per byte of [begin, begin + n) that is '"' (bits past n zero) and returns false
+// when some byte rules the fast path out. n <= kPlainMaxInput.
+bool scan_plain(const char* begin, std::size_t n, std::uint64_t* quotes) noexcept {
+#ifdef TRAILKIT_JSON_SSE2
+  if (n < 16) {
+    if (n == 0) return false;
+    unsigned reject = 0;
+    unsigned quote = 0;
+    if (json_block_within_page(begin)) {
+      const __m128i v = load16_within_page(begin);
+      reject = plain_reject_mask(v);
+      quote = quote_mask(v);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<unsigned char>(begin[i]);
+        reject |= static_cast<unsigned>(c < 0x20 || c >= 0x7F || c == '\\') << i;
+        quote |= static_cast<unsigned>(c == '"') << i;
+      }
+    }
+    const unsigned keep = (1u << n) - 1u;
+    quotes[0] = quote & keep;
+    return (reject & keep) == 0;
+  }
+  __m128i reject = _mm_setzero_si128();
+  std::size_t i = 0;
+  // Whole 64-byte words: four blocks each. The reject test is deferred to the end (it rarely fires).
+  for (; n - i >= 64; i += 64) {
+    const __m128i a = load16(begin + i), b = load16(begin + i + 16), c = load16(begin + i + 32),
+                  d = load16(begin + i + 48);
+    reject = _mm_or_si128(reject, _mm_or_si128(_mm_or_si128(plain_reject_bytes(a), plain_reject_bytes(b)),
+                                               _mm_or_si128(plain_reject_bytes(c), plain_reject_bytes(d))));
+    quotes[i / 64] = std::uint64_t{quote_mask(a)} | std::uint64_t{quote_mask(b)} << 16 |
+                     std::uint64_t{quote_mask(c)} << 32 | std::uint64_t{quote_mask(d)} << 48;
+  }
+  if (i < n) {
+    // The last partial word: whole blocks, then one block ending exactly at the end (overlapping the previous
+    // one, n >= 16), its bits shifted down to the bytes not yet seen. No read outside the document.
+    std::uint64_t word = 0;
+    unsigned shift = 0;
+    for (; n - i >= 16; i += 16, shift += 16) {
+      const __m128i v = load16(begin + i);
+      reject = _mm_or_si128(reject, plain_reject_bytes(v));
+      word |= std::uint64_t{quote_mask(v)} << shift;
+    }
+    if (i < n) {
+      const std::size_t rest = n - i;
+      const __m128i v = load16(begin + n - 16);
+      if ((plain_reject_mask(v) >> (16 - rest)) != 0) return false;
+      word |= std::uint64_t{quote_mask(v) >> (16 - rest)} << shift;
+    }
+    quotes[(n - 1) / 64] = word;
+  }
+  return _mm_movemask_epi8(reject) == 0;
+#else
+  if (n == 0) return false;
+  bool reject = false;
+  for (std::size_t w = 0; w * 64 < n; ++w) {
+    std::uint64_t word = 0;
+    const std::size_t stop = std::min(n - w * 64, std::size_t{64});
+    for (std::size_t i = 0; i < stop; ++i) {
+      const auto c = static_cast<unsigned char>(begin[w * 64 + i]);
+      reject |= c < 0x20 || c >= 0x7F || c == '\\';
+      word |= std::uint64_t{c == '"'} << i;
+    }
+    quotes[w] = word;
+  }
+  return !reject;
+#endif
+}
+
+// The validation-only walk over a document that scan_plain() passed: the same grammar as sanitize(), but strings
+// are only "up to the next quote" (no escapes, controls or non-ASCII can be in them) and any whitespace outside
+// them, any error and nesting deeper than min(depth_limit, kPlainMaxDepth) return false (the exact path decides).
+bool is_plain_json(const char* const begin, const char* const end, const std::uint64_t* quotes,
+                   std::size_t depth_limit) noexcept {
+  const std::size_t words = static_cast<std::size_t>(end - begin + 63) / 64;
+  depth_limit = std::min(depth_limit, kPlainMaxDepth);
+  std::uint64_t stack = 0;  // bit d set: the container at depth d + 1 is an object
+  std::size_t depth = 0;
+  bool in_object = false;
+  const char* p = begin;
+  const char* number_error = nullptr;
+  // `p` just past an opening quote -> just past the closing one, or nullptr when the string is unterminated.
+  auto skip_string = [&](const char* q) -> const char* {
+    const auto at = static_cast<std::size_t>(q - begin);
+    std::size_t w = at / 64;
+    if (w >= words) return nullptr;
+    std::uint64_t bits = quotes[w] & (~std::uint64_t{0} << (at % 64));
+    while (bits == 0) {
+      if (++w == words) return nullptr;
+      bits = quotes[w];
+    }
+    return begin + w * 64 + static_cast<std::size_t>(std::countr_zero(bits)) + 1;
+  };
+
+value:
+  if (p == end) return false;
+  switch (*p) {
+    case '"':
+      p = skip_string(p + 1);
+      if (p == nullptr) return false;
+      goto after_value;
+    case '{':
+    case '[':
+      if (depth >= depth_limit) return false;
+      in_object = *p == '{';
+      stack |= std::uint64_t{in_object} << depth;
+      stack &= ~(std::uint64_t{!in_object} << depth);
+      ++depth;
+      ++p;
+      if (p < end && *p == (in_object ? '}' : ']')) goto close;
+      if (in_object) goto key;
+      goto value;
+    case 't':
+      if (end - p < 4 || std::memcmp(p, "true", 4) != 0) return false;
+      p += 4;
+      goto after_value;
+    case 'f':
+      if (end - p < 5 || std::memcmp(p, "false", 5) != 0) return false;
+      p += 5;
+      goto after_value;
+    case 'n':
+      if (end - p < 4 || std::memcmp(p, "null", 4) != 0) return false;
+      p += 4;
+      goto after_value;
+    default:
+      if (*p != '-' && !is_digit(*p)) return false;
+      p = scan_number(p, end, &number_error);
+      if (number_error != nullptr) return false;
+      goto after_value;
+  }
+
+key:
+  if (p == end || *p != '"') return false;
+  p = skip_string(p + 1);
+  if (p == nullptr || p == end || *p != ':') return false;
+  ++p;
+  goto value;
+
+after_value:
+  if (depth == 0) return p == end;
+  if (p == end) return false;
+  if (*p == ',') {
+    ++p;
+    if (in_object) goto key;
+    goto value;
+  }
+  if (*p != (in_object ? '}' : ']')) return false;
+
+close:
+  ++p;
+  --depth;
+  in_object = depth > 0 && ((stack >> (depth - 1)) & 1) != 0;
+  goto after_value;
+}
+
 }  // namespace
 
 RawJsonResult append_sanitized_json(JsonBuffer& out, std::string_view raw, int max_depth) {
+  if (raw.size() <= kPlainMaxInput) {
+    std::uint64_t quotes[kPlainWords];
+    const std::size_t depth_limit = max_depth > 0 ? static_cast<std::size_t>(max_depth) : 0;
+    if (scan_plain(raw.data(), raw.size(), quotes) &&
+        is_plain_json(raw.data(), raw.data() + raw.size(), quotes, depth_limit)) {
+      out.append(raw);
+      return RawJsonResult{};
+    }
+  }
+  return append_sanitized_json_exact(out, raw, max_depth);
+}
+
+RawJsonResult append_sanitized_json_exact(JsonBuffer& out, std::string_view raw, int max_depth) {
   // Every open container costs an input byte, so the bit-stack never needs more than min(max_depth, raw.size())
   // bits: hostile "[[[[" with a huge max_depth cannot make it huge.
   const std::size_t depth_limit = max_depth > 0 ? static_cast<std::size_t>(max_depth) : 0;

@@ -40,6 +40,14 @@ struct RawJsonResult {
 /// On failure `out` is left byte-for-byte as it was on entry. Duplicate object keys are kept as they are.
 /// Thread contract: reentrant, no shared state; `out` must not be used concurrently by another thread.
 /// Never throws except std::bad_alloc from JsonBuffer growth.
+/// Fast path: a document of up to 8 KB that is compact (no whitespace outside strings), printable ASCII and free
+/// of backslashes is already in sanitized form; it is validated without re-emitting its strings and appended with
+/// one copy. Every other document, and every invalid or too-deep one, takes the exact path below, so results
+/// (bytes, status, error, error_offset, replacements) are those of append_sanitized_json_exact in all cases.
 RawJsonResult append_sanitized_json(JsonBuffer& out, std::string_view raw, int max_depth);
+
+/// The exact path alone (the parse-and-re-emit state machine): the oracle the fast path is tested against.
+/// Same contract as append_sanitized_json. For tests and benches; production code calls append_sanitized_json.
+RawJsonResult append_sanitized_json_exact(JsonBuffer& out, std::string_view raw, int max_depth);
 
 }  // namespace trailkit::detail

@@ -91,18 +91,14 @@ RecordFormatter::RecordFormatter(const FieldLimits& limits, std::string default_
       defaults_room_(kFixedRoom + string_room(default_account_id_.size()) + string_room(default_region_.size())) {}
 
 std::size_t RecordFormatter::record_room(const Event& e) const noexcept {
-  // Usually no string is over a chunk: then the bound is 6x their total, with no branch per field.
+  // Usually the strings total under a chunk, so none is over one: then the bound is 6x their total plus the
+  // per-string room for every field there could be, with one add per present field.
   std::size_t total = 0;
-  std::size_t largest = 0;
-  std::size_t count = 0;
   for (std::uint64_t m = e.present_mask() & ~kJsonFields; m != 0; m &= m - 1) {
-    const std::size_t size = e.get(static_cast<Field>(std::countr_zero(m))).size();
-    total += size;
-    largest = size > largest ? size : largest;
-    ++count;
+    total += e.get(static_cast<Field>(std::countr_zero(m))).size();
   }
-  std::size_t room = defaults_room_ + kJsonEscapeMaxExpansion * total + kStringRoom * count;
-  if (largest > kJsonStringChunk) {  // rare: long strings go through JsonBuffer, chunk by chunk
+  std::size_t room = defaults_room_ + kJsonEscapeMaxExpansion * total + kStringRoom * kFieldCount;
+  if (total > kJsonStringChunk) {  // rare: a string may be over a chunk and go through JsonBuffer chunk by chunk
     room = defaults_room_;
     for (std::uint64_t m = e.present_mask() & ~kJsonFields; m != 0; m &= m - 1) {
       room += string_room(e.get(static_cast<Field>(std::countr_zero(m))).size());

@@ -263,6 +263,81 @@ TEST(JsonEscapeTest, RawCursorWritersMatchAppendEverywhere) {
   }
 }
 
+// write_json_string copies clean 16+ byte strings block by block up to the first special byte (the last block
+// overlapping the one before it) and write_json_string_inline does 16..32 bytes as two blocks; both must give the
+// block-by-block encoder's bytes whatever byte sits at whatever offset, including in the overlap and at the very
+// first and last positions, and for strings ending right before an inaccessible page.
+TEST(JsonEscapeTest, CleanPrefixFastPathsMatchTheBlockwiseEncoder) {
+  const testing::GuardedPage guarded;
+  ASSERT_TRUE(guarded.ok());
+  std::vector<char> expected(6 * 300 + kJsonEscapeSlack + 5);
+  std::vector<char> got(6 * 300 + kJsonEscapeSlack + 5);
+  FastRandom random(11);
+  auto check = [&](std::string_view view) {
+    std::size_t expected_replacements = 0;
+    const char* const expected_end = write_json_string_blockwise(expected.data(), view, &expected_replacements);
+    const std::string_view want(expected.data(), static_cast<std::size_t>(expected_end - expected.data()));
+    std::size_t replacements = 0;
+    const char* end = write_json_string(got.data(), view, &replacements);
+    ASSERT_EQ(std::string_view(got.data(), static_cast<std::size_t>(end - got.data())), want) << view.size();
+    ASSERT_EQ(replacements, expected_replacements);
+    replacements = 0;
+    end = write_json_string_inline(got.data(), view, &replacements);
+    ASSERT_EQ(std::string_view(got.data(), static_cast<std::size_t>(end - got.data())), want) << view.size();
+    ASSERT_EQ(replacements, expected_replacements);
+    JsonBuffer appended;
+    appended.literal("x");
+    ASSERT_EQ(append_json_string(appended, view), expected_replacements);
+    ASSERT_EQ(appended.view().substr(1), want);
+  };
+  for (std::size_t size = 0; size <= 300; ++size) {
+    std::string clean(size, 'a');
+    for (char& c : clean) c = static_cast<char>(0x20 + random.next() % 0x5F);
+    for (char& c : clean) {
+      if (c == '"' || c == '\\') c = '/';
+    }
+    // Every byte value at the first, last and a few inner positions (the block seams at 15/16/17, 31/32/33 and
+    // where the overlapping last block starts); at every position when the string is short.
+    std::vector<std::size_t> positions;
+    for (std::size_t at = 0; at < size; ++at) {
+      if (size <= 40 || at < 2 || at + 2 >= size || at % 16 <= 1 || at % 16 == 15 || at + 17 == size ||
+          at + 16 == size || at + 15 == size) {
+        positions.push_back(at);
+      }
+    }
+    for (int byte = 0; byte < 256; ++byte) {
+      for (const std::size_t at : positions) {
+        if (size > 40 && byte % 7 != 0 && random.next() % 4 != 0) continue;  // keep the run time reasonable
+        std::string input = clean;
+        input[at] = static_cast<char>(byte);
+        // In the heap copy and ending right before an inaccessible page.
+        check(input);
+        if (HasFatalFailure()) return;
+        char* const at_end = guarded.end() - size;
+        std::memcpy(at_end, input.data(), size);
+        check(std::string_view(at_end, size));
+        if (HasFatalFailure()) return;
+      }
+    }
+    check(clean);
+    if (HasFatalFailure()) return;
+    char* const at_end = guarded.end() - size;
+    std::memcpy(at_end, clean.data(), size);
+    check(std::string_view(at_end, size));
+    if (HasFatalFailure()) return;
+    // Mostly clean with random bytes, and fully random (invalid UTF-8, multi-byte characters across the seams).
+    for (int round = 0; round < 8; ++round) {
+      std::string input = clean;
+      for (char& c : input) {
+        const std::uint64_t r = random.next();
+        if (round % 2 == 0 ? r % 16 == 0 : true) c = static_cast<char>(r >> 8);
+      }
+      check(input);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
 TEST(JsonEscapeTest, EmptyStringAndAppendKeepsPrefix) {
   EXPECT_EQ(render(""), "\"\"");
   JsonBuffer out;

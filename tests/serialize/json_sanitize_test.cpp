@@ -365,5 +365,170 @@ TEST(JsonSanitizeTest, SameResultAtPageEndsAndBeforeSpecialBytes) {
   }
 }
 
+// append_sanitized_json copies compact, printable-ASCII, escape-free documents after a validation-only walk and
+// sends everything else to the exact parser (append_sanitized_json_exact). Whatever the document, the two must
+// agree on every observable: bytes appended, status, error text, error offset, replacements.
+void expect_same_as_exact(std::string_view raw, int max_depth = kDepth) {
+  JsonBuffer fast;
+  fast.append(kPrefix);
+  JsonBuffer exact;
+  exact.append(kPrefix);
+  const RawJsonResult f = append_sanitized_json(fast, raw, max_depth);
+  const RawJsonResult e = append_sanitized_json_exact(exact, raw, max_depth);
+  ASSERT_EQ(fast.view(), exact.view());
+  ASSERT_EQ(f.status, e.status);
+  ASSERT_EQ(f.replacements, e.replacements);
+  ASSERT_EQ(f.error_offset, e.error_offset);
+  ASSERT_EQ(f.error == nullptr, e.error == nullptr);
+  if (f.error != nullptr) {
+    ASSERT_STREQ(f.error, e.error);
+  }
+}
+
+// Random compact documents in the fast path's alphabet (so most of them take it), nested up to `depth`.
+void random_value(FastRandom& random, std::string& out, int depth) {
+  static const char* const kScalars[] = {"0",     "-0",   "12",   "-3.25", "1e5",  "2E-3", "1.5e+10", "true",
+                                         "false", "null", "\"\"", "\"a\"", "\"arn:aws:s3:::b/k ey\"", "9007199254740993"};
+  const std::uint64_t r = random.next();
+  if (depth <= 0 || r % 3 == 0) {
+    out += kScalars[(r >> 8) % std::size(kScalars)];
+    return;
+  }
+  const bool object = (r >> 4) % 2 == 0;
+  out += object ? '{' : '[';
+  const std::size_t members = (r >> 16) % 4;
+  for (std::size_t i = 0; i < members; ++i) {
+    if (i > 0) out += ',';
+    if (object) {
+      out += '"';
+      out += static_cast<char>('a' + random.next() % 26);
+      out += "Key\":";
+    }
+    random_value(random, out, depth - 1);
+  }
+  out += object ? '}' : ']';
+}
+
+TEST(JsonSanitizeTest, FastPathMatchesTheExactParser) {
+  FastRandom random(424242);
+  const char alphabet[] = "{}[]:,\"\\ \t\n0123456789-+.eEtrufalsn/u\x01\x7F\x80\xC3\xE2\xFF";
+  int fast_candidates = 0;
+  for (int iteration = 0; iteration < 30000; ++iteration) {
+    std::string raw;
+    random_value(random, raw, 1 + static_cast<int>(random.next() % 6));
+    const std::uint64_t r = random.next();
+    switch (r % 6) {
+      case 0:
+        break;  // valid, compact
+      case 1:   // one byte replaced by any byte value
+        raw[random.next() % raw.size()] = static_cast<char>(random.next() >> 8);
+        break;
+      case 2:  // one syntax-ish byte inserted
+        raw.insert(raw.begin() + static_cast<std::ptrdiff_t>(random.next() % (raw.size() + 1)),
+                   alphabet[random.next() % (sizeof alphabet - 1)]);
+        break;
+      case 3:  // truncated
+        raw.resize(random.next() % (raw.size() + 1));
+        break;
+      case 4:  // bytes erased
+        raw.erase(random.next() % raw.size(), 1 + random.next() % 3);
+        break;
+      default:  // trailing garbage or whitespace
+        raw += alphabet[random.next() % (sizeof alphabet - 1)];
+        break;
+    }
+    fast_candidates += raw.find_first_of(" \t\n\r\\\x7F") == std::string::npos;
+    SCOPED_TRACE(raw);
+    // Depth limits around the document's nesting, including 0, negative and the 64-level register stack.
+    const int max_depth = static_cast<int>(random.next() % 9) - 1;
+    expect_same_as_exact(raw, kDepth);
+    if (HasFatalFailure()) return;
+    expect_same_as_exact(raw, max_depth);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(fast_candidates, 10000);
+}
+
+TEST(JsonSanitizeTest, FastPathMatchesTheExactParserOnEdgeCases) {
+  const std::string_view documents[] = {
+      "", "{}", "[]", "\"\"", "0", "-", "01", "1.", "1e", "-0.0e-0", "tru", "true", "nul", "fals", "[1,]", "{\"a\"}",
+      "{\"a\":}", "{\"a\":1,}", "{\"a\" :1}", "{\"a\": 1}", " {}", "{} ", "[1] 2", "\"abc", "\"a\\n\"", "[\"a\",\"b]",
+      "{\"k\":\"v\"}}", "[[[]]", "]", "{\"a\":1]", "[1}", "\"\x7F\"", "\"\xC3\xA9\"", "\"\xE2\x80\xA8\"", "\"\xFF\"",
+      std::string_view("\"\0\"", 3), std::string_view("[0]\0", 4), "\"tab\there\"", "{\"a\":[1,2,{\"b\":null}],\"c\":\"d e\"}",
+  };
+  for (const std::string_view doc : documents) {
+    SCOPED_TRACE(std::string(doc));
+    for (int max_depth : {-1, 0, 1, 2, 64}) {
+      expect_same_as_exact(doc, max_depth);
+      if (HasFatalFailure()) return;
+    }
+  }
+  // Nesting at and around the 64 levels the fast path handles itself, with limits on both sides.
+  for (std::size_t depth : {1u, 62u, 63u, 64u, 65u, 66u, 200u}) {
+    for (int max_depth : {0, 63, 64, 65, 1000}) {
+      SCOPED_TRACE(::testing::Message() << depth << " / " << max_depth);
+      expect_same_as_exact(nested(depth, true), max_depth);
+      expect_same_as_exact(nested(depth, false), max_depth);
+      std::string mismatched = nested(depth, true);
+      if (const std::size_t at = mismatched.rfind('}'); at != std::string::npos) mismatched[at] = ']';
+      expect_same_as_exact(mismatched, max_depth);
+      if (HasFatalFailure()) return;
+    }
+  }
+  // Every byte value at every position of a small compact document, and around the fast path's 8 KB size limit.
+  const std::string base = R"({"k":["v",1,true],"s":"x y"})";
+  for (std::size_t at = 0; at < base.size(); ++at) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string raw = base;
+      raw[at] = static_cast<char>(byte);
+      SCOPED_TRACE(raw);
+      expect_same_as_exact(raw);
+      if (HasFatalFailure()) return;
+    }
+  }
+  for (std::size_t size : {8190u, 8191u, 8192u, 8193u, 8194u}) {
+    const std::string raw = "[\"" + std::string(size - 4, 'a') + "\"]";
+    ASSERT_EQ(raw.size(), size);
+    expect_same_as_exact(raw);
+    expect_same_as_exact(raw.substr(0, size - 1));
+  }
+}
+
+// The fast path's pre-scan reads 16-byte blocks; a document shorter than 16 bytes is read with one block that may
+// extend past it (never past its page). Documents of every length 0..300 ending right before an inaccessible page,
+// and followed by bytes that would change the verdict, must give exactly the exact parser's result.
+TEST(JsonSanitizeTest, FastPathAtPageEndsAndBeforeSpecialBytes) {
+  const testing::GuardedPage guarded;
+  ASSERT_TRUE(guarded.ok());
+  FastRandom random(99);
+  for (std::size_t size = 0; size <= 300; ++size) {
+    for (int round = 0; round < 6; ++round) {
+      std::string raw;
+      while (raw.size() < size) random_value(random, raw, 3);
+      raw.resize(size);  // usually cut mid-document: invalid, which must match too
+      if (round == 1 && size >= 2) {
+        raw.assign(size, '1');
+        raw.front() = '[';
+        raw.back() = ']';
+      }
+      if (round == 2 && size >= 2) {
+        raw.assign(size, 'a');
+        raw.front() = raw.back() = '"';
+      }
+      if (round == 3 && size >= 1) raw[random.next() % size] = static_cast<char>(random.next() >> 8);
+      SCOPED_TRACE(raw);
+      char* const at_end = guarded.end() - size;
+      std::memcpy(at_end, raw.data(), size);
+      expect_same_as_exact(std::string_view(at_end, size));
+      if (HasFatalFailure()) return;
+      char* const inside = guarded.begin() + 64;
+      std::memcpy(inside, raw.data(), size);
+      std::memcpy(inside + size, "\" \\\x01\x7F\"\"\"\"\"\"\"\"\"\"\"\"", 16);
+      expect_same_as_exact(std::string_view(inside, size));
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace trailkit::detail
