@@ -17,8 +17,8 @@
 //
 // Ceilings (same binary, same records): what ONE core can do at most with a codec on this
 // machine. `compress_only` feeds the records' JSON, formatted once up front, to the compressor in
-// 1 MiB pieces (no emit, no ring, no serializer); `serialize_compress` formats each record with
-// the worker's RecordFormatter and compresses 1 MiB pieces, i.e. the worker's work minus the ring,
+// the worker's 256 KiB pieces (no emit, no ring, no serializer); `serialize_compress` formats each
+// record with the worker's RecordFormatter and compresses the same pieces, i.e. the worker's work minus the ring,
 // the decode and the file bookkeeping. A pipeline row can only reach its ceiling, so a gate above
 // the compress_only row is out of reach for any design on this machine.
 //
@@ -36,6 +36,7 @@
 #include <mutex>
 
 #include "bench_support.hpp"
+#include "batch/batcher.hpp"
 #include "compress/compressor.hpp"
 #include "trailkit/recorder.hpp"
 
@@ -153,7 +154,7 @@ const std::vector<std::string>& formatted_records() {
   return records;
 }
 
-constexpr std::size_t kPiece = std::size_t{1} << 20;  // what the worker hands the compressor
+constexpr std::size_t kPiece = trailkit::detail::Batcher::kChunkBytes;  // what the worker hands the compressor
 
 void ceiling(benchmark::State& state, Compression codec, GzipEngine engine, int level, std::size_t count,
              bool serialize) {
