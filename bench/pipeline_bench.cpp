@@ -17,10 +17,11 @@
 //
 // Ceilings (same binary, same records): what ONE core can do at most with a codec on this
 // machine. `compress_only` feeds the records' JSON, formatted once up front, to the compressor in
-// the worker's 256 KiB pieces (no emit, no ring, no serializer); `serialize_compress` formats each
-// record with the worker's RecordFormatter and compresses the same pieces, i.e. the worker's work minus the ring,
-// the decode and the file bookkeeping. A pipeline row can only reach its ceiling, so a gate above
-// the compress_only row is out of reach for any design on this machine.
+// the worker's 256 KiB pieces (no emit, no ring, no serializer). `decode_serialize_compress`
+// decodes each record from emit()'s encoding (records back to back in one arena, as in a ring),
+// formats it with the worker's RecordFormatter and compresses the same pieces: the worker's work
+// minus the ring protocol and the file bookkeeping. A pipeline row can only reach its ceiling, so
+// a gate above the compress_only row is out of reach for any design on this machine.
 //
 // Naive baseline (same binary): the producer builds nlohmann::ordered_json + dump() per event and
 // pushes the string through a std::mutex + std::deque to a consumer thread that writes
@@ -38,6 +39,7 @@
 #include "bench_support.hpp"
 #include "batch/batcher.hpp"
 #include "compress/compressor.hpp"
+#include "emit/event_codec.hpp"
 #include "trailkit/recorder.hpp"
 
 namespace {
@@ -156,17 +158,39 @@ const std::vector<std::string>& formatted_records() {
 
 constexpr std::size_t kPiece = trailkit::detail::Batcher::kChunkBytes;  // what the worker hands the compressor
 
+// The corpus in the worker's input form: emit()'s encoding, records back to back in one arena
+// (as in a ring), each decoded in place per use, as the worker does.
+struct EncodedCorpus {
+  std::vector<char> arena;
+  std::vector<std::pair<std::size_t, std::size_t>> records;  // offset, size
+};
+const EncodedCorpus& encoded_corpus() {
+  static const EncodedCorpus corpus = [] {
+    trailkit::detail::EncodeLimits limits;
+    std::fill(std::begin(limits.keep_bytes), std::end(limits.keep_bytes), UINT32_MAX);
+    std::fill(std::begin(limits.omit_over), std::end(limits.omit_over), UINT32_MAX);
+    limits.derive_fast_path();
+    EncodedCorpus out;
+    for (const Event* event : events()) {
+      const auto plan = trailkit::detail::plan_encoding(*event, limits);
+      const std::size_t offset = (out.arena.size() + 7) & ~std::size_t{7};
+      out.arena.resize(offset + plan.size);
+      trailkit::detail::encode_event(*event, plan, limits, kCeilingEventTime, out.arena.data() + offset);
+      out.records.emplace_back(offset, plan.size);
+    }
+    return out;
+  }();
+  return corpus;
+}
+
 void ceiling(benchmark::State& state, Compression codec, GzipEngine engine, int level, std::size_t count,
              bool serialize) {
   const auto& records = formatted_records();
-  const auto& evs = events();
+  const EncodedCorpus& encoded = encoded_corpus();
   auto compressor = trailkit::detail::make_compressor(trailkit::CompressionOptions{codec, engine, level});
   trailkit::detail::RecordFormatter formatter(trailkit::FieldLimits{}, "111122223333", "us-east-1");
-  std::vector<trailkit::detail::DecodedEvent> decoded(kCorpusSize);
-  for (std::size_t i = 0; i < kCorpusSize; ++i) {
-    decoded[i].event = *evs[i];
-    decoded[i].event.event_time = kCeilingEventTime;
-  }
+  trailkit::detail::DecodedEvent decoded;
+  std::vector<trailkit::Resource> resources;
   trailkit::detail::JsonBuffer piece(2 * kPiece);
   trailkit::detail::JsonBuffer compressed(std::size_t{4} << 20);
   std::uint64_t json_bytes = 0;
@@ -186,7 +210,9 @@ void ceiling(benchmark::State& state, Compression codec, GzipEngine engine, int 
     };
     for (std::size_t n = 0; n < count; ++n) {
       if (serialize) {
-        formatter.format(decoded[n & (kCorpusSize - 1)], piece);
+        const auto [offset, size] = encoded.records[n & (kCorpusSize - 1)];
+        ok = ok && trailkit::detail::decode_event(encoded.arena.data() + offset, size, decoded, resources);
+        formatter.format(decoded, piece);
         piece.push_back(',');
       } else {
         const std::string& record = records[n & (kCorpusSize - 1)];
@@ -335,7 +361,7 @@ int main(int argc, char** argv) {
   for (const Codec& c : codecs) {
     if (c.engine == GzipEngine::kZlib) continue;
     for (const bool serialize : {false, true}) {
-      add(std::string("pipeline/ceiling/") + c.name + (serialize ? "/serialize_compress" : "/compress_only"),
+      add(std::string("pipeline/ceiling/") + c.name + (serialize ? "/decode_serialize_compress" : "/compress_only"),
           [c, serialize, n = scaled(c.events)](benchmark::State& s) {
             ceiling(s, c.codec, c.engine, c.level, n, serialize);
           });
