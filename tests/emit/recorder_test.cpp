@@ -428,6 +428,48 @@ TEST(RecorderTest, DropPolicyCountsEveryDropWhenTheBufferIsFull) {
   EXPECT_EQ(f.records().size(), ok);
 }
 
+// Drops are silent at the call site under the default policy, so the error handler is where an
+// operator learns of them: once, promptly, with the count, and not once per dropped event.
+TEST(RecorderTest, DropsAreReportedToTheErrorHandlerAtMostOnceAMinute) {
+  Fixture f;
+  auto o = f.options(false);
+  o.buffer_bytes = 256u << 10;
+  o.buffer_shards = 1;
+  auto recorder = Recorder::create(o);
+  f.destination->set_unavailable(true);  // the worker stalls, so the buffer fills
+  std::uint64_t dropped = 0;
+  for (int i = 0; i < 20000; ++i) dropped += recorder->emit(create_user_event()) == EmitStatus::kDroppedFull;
+  ASSERT_GT(dropped, 0u);
+
+  const auto buffer_reports = [&f] {
+    std::vector<ErrorReport> out;
+    std::lock_guard lock(f.errors_mutex);
+    for (const ErrorReport& r : f.errors) {
+      if (r.component == "buffer") out.push_back(r);
+    }
+    return out;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (buffer_reports().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  auto reports = buffer_reports();
+  ASSERT_EQ(reports.size(), 1u) << "expected one drop report within 5 s";
+  EXPECT_EQ(reports[0].kind, ErrorKind::kThrottled);
+  // "<n> events dropped (full <n>, ...)": the count is the number dropped by the time it looked.
+  const std::uint64_t reported = std::stoull(reports[0].message);
+  EXPECT_GT(reported, 0u);
+  EXPECT_LE(reported, dropped);
+  EXPECT_NE(reports[0].message.find(" events dropped (full "), std::string::npos) << reports[0].message;
+
+  // More drops within the minute: counted, not reported again.
+  for (int i = 0; i < 2000; ++i) recorder->emit(create_user_event());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(buffer_reports().size(), 1u);
+  EXPECT_GT(recorder->stats().dropped_full, dropped);
+  f.destination->set_unavailable(false);
+  ASSERT_TRUE(recorder->flush(60s));
+  expect_identity(recorder->stats());
+}
+
 TEST(RecorderTest, BlockPolicyWaitsAtMostItsTimeout) {
   Fixture f;
   auto o = f.options(false);
