@@ -45,6 +45,14 @@ struct Fixture {
     return o;
   }
 
+  // One 256 KiB shard: with the destination unavailable the worker stalls and it fills quickly.
+  RecorderOptions small_buffer_options() {
+    RecorderOptions o = options(false);
+    o.buffer_bytes = 256u << 10;
+    o.buffer_shards = 1;
+    return o;
+  }
+
   // All records of all delivered files, checked against the format rules.
   std::vector<json> records() {
     std::vector<json> all;
@@ -404,10 +412,7 @@ TEST(RecorderTest, CleanShutdownWritesEverythingAndIsIdempotent) {
 
 TEST(RecorderTest, DropPolicyCountsEveryDropWhenTheBufferIsFull) {
   Fixture f;
-  auto o = f.options(false);
-  o.buffer_bytes = 256u << 10;
-  o.buffer_shards = 1;
-  auto recorder = Recorder::create(o);
+  auto recorder = Recorder::create(f.small_buffer_options());
   f.destination->set_unavailable(true);  // the worker stalls, so the buffer fills
   std::uint64_t ok = 0, dropped = 0;
   for (int i = 0; i < 20000; ++i) {
@@ -432,10 +437,7 @@ TEST(RecorderTest, DropPolicyCountsEveryDropWhenTheBufferIsFull) {
 // operator learns of them: once, promptly, with the count, and not once per dropped event.
 TEST(RecorderTest, DropsAreReportedToTheErrorHandlerAtMostOnceAMinute) {
   Fixture f;
-  auto o = f.options(false);
-  o.buffer_bytes = 256u << 10;
-  o.buffer_shards = 1;
-  auto recorder = Recorder::create(o);
+  auto recorder = Recorder::create(f.small_buffer_options());
   f.destination->set_unavailable(true);  // the worker stalls, so the buffer fills
   std::uint64_t dropped = 0;
   for (int i = 0; i < 20000; ++i) dropped += recorder->emit(create_user_event()) == EmitStatus::kDroppedFull;
@@ -472,9 +474,7 @@ TEST(RecorderTest, DropsAreReportedToTheErrorHandlerAtMostOnceAMinute) {
 
 TEST(RecorderTest, BlockPolicyWaitsAtMostItsTimeout) {
   Fixture f;
-  auto o = f.options(false);
-  o.buffer_bytes = 256u << 10;
-  o.buffer_shards = 1;
+  auto o = f.small_buffer_options();
   o.overflow_policy = OverflowPolicy::kBlock;
   o.block_timeout = 20ms;
   auto recorder = Recorder::create(o);
