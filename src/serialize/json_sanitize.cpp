@@ -479,45 +479,55 @@ bool scan_plain(const char* begin, std::size_t n, std::uint64_t* quotes) noexcep
 // The validation-only walk over a document that scan_plain() passed: the same grammar as sanitize(), but strings
 // are only "up to the next quote" (no escapes, controls or non-ASCII can be in them) and any whitespace outside
 // them, any error and nesting deeper than min(depth_limit, kPlainMaxDepth) return false (the exact path decides).
+// quotes[] has a sentinel word after the document's last word (its bit 0 set), so the quote search needs no
+// bounds check: a closing quote found at or past the end means the string is unterminated.
 bool is_plain_json(const char* const begin, const char* const end, const std::uint64_t* quotes,
                    std::size_t depth_limit) noexcept {
-  const std::size_t words = static_cast<std::size_t>(end - begin + 63) / 64;
+  const auto n = static_cast<std::size_t>(end - begin);
   depth_limit = std::min(depth_limit, kPlainMaxDepth);
-  std::uint64_t stack = 0;  // bit d set: the container at depth d + 1 is an object
+  std::uint64_t stack = 0;  // bit 0: the innermost open container is an object; bit i: the one i levels out
   std::size_t depth = 0;
   bool in_object = false;
   const char* p = begin;
   const char* number_error = nullptr;
-  // `p` just past an opening quote -> just past the closing one, or nullptr when the string is unterminated.
-  auto skip_string = [&](const char* q) -> const char* {
-    const auto at = static_cast<std::size_t>(q - begin);
-    std::size_t w = at / 64;
-    if (w >= words) return nullptr;
-    std::uint64_t bits = quotes[w] & (~std::uint64_t{0} << (at % 64));
-    while (bits == 0) {
-      if (++w == words) return nullptr;
-      bits = quotes[w];
-    }
-    return begin + w * 64 + static_cast<std::size_t>(std::countr_zero(bits)) + 1;
+  // The quotes not yet passed, consumed in order: the walk steps over literals, numbers and punctuation only
+  // after checking their bytes (none is '"'), so at a string's opening quote every earlier quote has been
+  // consumed, the opening quote is the next one and the closing quote the one after it.
+  std::size_t w = 0;
+  std::uint64_t bits = quotes[0];
+  // `p` at an opening quote -> just past the closing one, or nullptr when the string is unterminated.
+  auto skip_string = [&]() -> const char* {
+    while (bits == 0) bits = quotes[++w];
+    bits &= bits - 1;  // the opening quote, at p
+    while (bits == 0) bits = quotes[++w];
+    const std::size_t close = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+    bits &= bits - 1;
+    return close < n ? begin + close + 1 : nullptr;  // past the end: the sentinel (nothing is read after it)
   };
 
 value:
   if (p == end) return false;
+  if (*p == '"') {  // the usual value: no jump table
+    p = skip_string();
+    if (p == nullptr) return false;
+    goto after_value;
+  }
   switch (*p) {
-    case '"':
-      p = skip_string(p + 1);
-      if (p == nullptr) return false;
-      goto after_value;
     case '{':
-    case '[':
       if (depth >= depth_limit) return false;
-      in_object = *p == '{';
-      stack |= std::uint64_t{in_object} << depth;
-      stack &= ~(std::uint64_t{!in_object} << depth);
+      in_object = true;
+      stack = stack << 1 | 1u;
       ++depth;
       ++p;
-      if (p < end && *p == (in_object ? '}' : ']')) goto close;
-      if (in_object) goto key;
+      if (p < end && *p == '}') goto close;
+      goto key;
+    case '[':
+      if (depth >= depth_limit) return false;
+      in_object = false;
+      stack <<= 1;
+      ++depth;
+      ++p;
+      if (p < end && *p == ']') goto close;
       goto value;
     case 't':
       if (end - p < 4 || std::memcmp(p, "true", 4) != 0) return false;
@@ -531,16 +541,37 @@ value:
       if (end - p < 4 || std::memcmp(p, "null", 4) != 0) return false;
       p += 4;
       goto after_value;
-    default:
-      if (*p != '-' && !is_digit(*p)) return false;
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9': {
+      // The usual number is a plain integer: scan its digits here; a fraction or exponent after them is
+      // rescanned by scan_number from the start.
+      const char* q = p + 1;
+      while (q < end && is_digit(*q)) ++q;
+      if (q == end || (*q != '.' && (*q | 0x20) != 'e')) {
+        p = q;
+        goto after_value;
+      }
+      [[fallthrough]];
+    }
+    case '-':
+    case '0':
       p = scan_number(p, end, &number_error);
       if (number_error != nullptr) return false;
       goto after_value;
+    default:
+      return false;
   }
 
 key:
   if (p == end || *p != '"') return false;
-  p = skip_string(p + 1);
+  p = skip_string();
   if (p == nullptr || p == end || *p != ':') return false;
   ++p;
   goto value;
@@ -558,7 +589,8 @@ after_value:
 close:
   ++p;
   --depth;
-  in_object = depth > 0 && ((stack >> (depth - 1)) & 1) != 0;
+  stack >>= 1;
+  in_object = (stack & 1) != 0;  // meaningless at depth 0, where after_value returns first
   goto after_value;
 }
 
@@ -566,12 +598,14 @@ close:
 
 RawJsonResult append_sanitized_json(JsonBuffer& out, std::string_view raw, int max_depth) {
   if (raw.size() <= kPlainMaxInput) {
-    std::uint64_t quotes[kPlainWords];
+    std::uint64_t quotes[kPlainWords + 1];
     const std::size_t depth_limit = max_depth > 0 ? static_cast<std::size_t>(max_depth) : 0;
-    if (scan_plain(raw.data(), raw.size(), quotes) &&
-        is_plain_json(raw.data(), raw.data() + raw.size(), quotes, depth_limit)) {
-      out.append(raw);
-      return RawJsonResult{};
+    if (scan_plain(raw.data(), raw.size(), quotes)) {
+      quotes[(raw.size() + 63) / 64] = 1;  // the sentinel is_plain_json's quote search stops at
+      if (is_plain_json(raw.data(), raw.data() + raw.size(), quotes, depth_limit)) {
+        out.append(raw);
+        return RawJsonResult{};
+      }
     }
   }
   return append_sanitized_json_exact(out, raw, max_depth);

@@ -120,18 +120,40 @@ void RecordFormatter::write_time(Cursor& c, TimeText& cache, std::int64_t epoch_
   c.d += sizeof cache.text;
 }
 
-void RecordFormatter::write_string(Cursor& c, std::string_view value) {
-  std::size_t replacements = 0;
-  if (value.size() <= kJsonStringChunk) {
-    c.d = write_json_string_inline(c.d, value, &replacements);
-  } else {
-    replacements = append_json_string(c.release(), value);
-    c.resume();
+[[gnu::always_inline]] inline void RecordFormatter::write_string(Cursor& c, std::string_view value) {
+  if (char* const done = write_json_string_clean(c.d, value)) {
+    c.d = done;
+    return;
   }
+  write_string_slow(c, value);
+}
+
+[[gnu::noinline]] void RecordFormatter::write_string_slow(Cursor& c, std::string_view value) {
+  if (value.size() > kJsonStringChunk) {
+    write_chunked(c, value);
+    return;
+  }
+  std::size_t replacements = 0;
+  c.d = write_json_string(c.d, value, &replacements);
   if (replacements != 0) ++counters_.sanitized;
 }
 
-void RecordFormatter::write_truncated(Cursor& c, std::string_view value) {
+[[gnu::noinline]] void RecordFormatter::write_chunked(Cursor& c, std::string_view value) {
+  const std::size_t replacements = append_json_string(c.release(), value);
+  c.resume();
+  if (replacements != 0) ++counters_.sanitized;
+}
+
+[[gnu::always_inline]] inline void RecordFormatter::write_truncated(Cursor& c, std::string_view value) {
+  // Under the limit it is an ordinary string (nothing cut, same bytes).
+  if (value.size() <= limits_.truncate_bytes) {
+    write_string(c, value);
+  } else {
+    write_truncated_slow(c, value);
+  }
+}
+
+[[gnu::noinline]] void RecordFormatter::write_truncated_slow(Cursor& c, std::string_view value) {
   bool truncated = false;
   std::size_t replacements = 0;
   if (value.size() <= kJsonStringChunk) {
@@ -164,8 +186,8 @@ void RecordFormatter::write_json(Cursor& c, const Event& event, Field field, std
 }
 
 template <std::size_t N>
-void RecordFormatter::write_member(Cursor& c, const Event& e, Field field, const char (&key)[N], bool& comma,
-                                   bool truncate) {
+[[gnu::always_inline]] inline void RecordFormatter::write_member(Cursor& c, const Event& e, Field field,
+                                                                 const char (&key)[N], bool& comma, bool truncate) {
   if (!e.has(field)) return;
   c.key(key, comma);
   if (truncate) {

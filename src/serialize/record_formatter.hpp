@@ -60,8 +60,13 @@ class RecordFormatter {
   std::size_t record_room(const Event& event) const noexcept;
   void write_user_identity(const Event& event, Cursor& c);
   static void write_time(Cursor& c, TimeText& cache, std::int64_t epoch_seconds) noexcept;
+  // write_string/write_truncated are inline (clean short strings, most of a record's ~30, need no call); the
+  // _slow forms do everything else out of line.
   void write_string(Cursor& c, std::string_view value);
+  void write_string_slow(Cursor& c, std::string_view value);
+  void write_chunked(Cursor& c, std::string_view value);  // over kJsonStringChunk: through JsonBuffer
   void write_truncated(Cursor& c, std::string_view value);
+  void write_truncated_slow(Cursor& c, std::string_view value);
   void write_json(Cursor& c, const Event& event, Field field, std::uint64_t omit_mask, std::size_t limit);
   void write_json_or_null(Cursor& c, const Event& event, Field field, std::uint64_t omit_mask, std::size_t limit);
   // `key` is the whole `,"name":` literal.

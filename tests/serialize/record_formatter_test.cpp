@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "serialize/json_escape.hpp"
+
 namespace trailkit::detail {
 namespace {
 
@@ -108,6 +110,53 @@ TEST(RecordFormatterTest, DepthCapIsExactAndDeeperValuesAreOmitted) {
   deep.request_parameters("[[[[1]]]]").event_time(0);
   EXPECT_EQ(nlohmann::json::parse(format(deep.build(), limits))["requestParameters"],
             nlohmann::json::parse(R"({"omitted":true})"));
+}
+
+// Most string fields are written inline when they are short and clean, the rest by the string encoder; either
+// way each value must be exactly append_json_string's (append_json_string_truncated's for the 1 KB-limited
+// fields), and the sanitized/truncated counters must count the strings that had replacements or were cut.
+TEST(RecordFormatterTest, StringFieldsMatchTheStringEncoderAtEveryLength) {
+  RecordFormatter formatter(FieldLimits{}, "111122223333", "us-east-1");
+  const std::size_t truncate_bytes = FieldLimits{}.truncate_bytes;
+  std::vector<std::size_t> sizes;
+  for (std::size_t n = 0; n <= 40; ++n) sizes.push_back(n);
+  for (std::size_t n : {63u, 64u, 65u, 1022u, 1023u, 1024u, 1025u, 1026u, 16383u, 16384u, 16385u}) sizes.push_back(n);
+  const std::string_view specials[] = {"", "\"", "\\", "\x01", "\x7F", "\xC3", "\xC3\xA9", "\xE2\x80\xA8"};
+  for (const std::size_t size : sizes) {
+    for (const std::string_view special : specials) {
+      for (int where = 0; where < 3; ++where) {
+        std::string value(size, 'v');
+        if (!special.empty() && size >= special.size()) {
+          const std::size_t at = where == 0 ? 0 : where == 1 ? size / 2 : size - special.size();
+          value.replace(at, special.size(), special);
+        }
+        SCOPED_TRACE(::testing::Message() << size << " / " << where << " / " << value.substr(0, 48));
+        JsonBuffer plain;
+        const std::size_t plain_replacements = append_json_string(plain, value);
+        JsonBuffer cut;
+        bool truncated = false;
+        const std::size_t cut_replacements = append_json_string_truncated(cut, value, truncate_bytes, &truncated);
+
+        EventBuilder b("s3.amazonaws.com", "GetObject");
+        b.event_time(0).event_name(value).user_agent(value);
+        DecodedEvent decoded;
+        decoded.event = b.build();
+        const FormatCounters before = formatter.counters();
+        JsonBuffer out;
+        formatter.format(decoded, out);
+        const std::string record(out.view());
+        EXPECT_NE(record.find(",\"eventName\":" + std::string(plain.view()) + ",\"awsRegion\":"), std::string::npos);
+        EXPECT_NE(record.find(",\"userAgent\":" + std::string(cut.view()) + ",\"requestParameters\":"),
+                  std::string::npos);
+        EXPECT_EQ(formatter.counters().sanitized - before.sanitized,
+                  std::uint64_t{plain_replacements != 0} + std::uint64_t{cut_replacements != 0});
+        EXPECT_EQ(formatter.counters().truncated - before.truncated, std::uint64_t{truncated});
+        EXPECT_EQ(truncated, size > truncate_bytes);
+        EXPECT_TRUE(nlohmann::json::accept(record));
+        if (HasFailure()) return;
+      }
+    }
+  }
 }
 
 }  // namespace
