@@ -530,17 +530,15 @@ value:
       if (p < end && *p == ']') goto close;
       goto value;
     case 't':
-      if (end - p < 4 || std::memcmp(p, "true", 4) != 0) return false;
-      p += 4;
-      goto after_value;
     case 'f':
-      if (end - p < 5 || std::memcmp(p, "false", 5) != 0) return false;
-      p += 5;
+    case 'n': {
+      const std::string_view literal = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+      if (static_cast<std::size_t>(end - p) < literal.size() || std::memcmp(p, literal.data(), literal.size()) != 0) {
+        return false;
+      }
+      p += literal.size();
       goto after_value;
-    case 'n':
-      if (end - p < 4 || std::memcmp(p, "null", 4) != 0) return false;
-      p += 4;
-      goto after_value;
+    }
     case '1':
     case '2':
     case '3':

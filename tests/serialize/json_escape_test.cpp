@@ -290,6 +290,14 @@ TEST(JsonEscapeTest, CleanPrefixFastPathsMatchTheBlockwiseEncoder) {
     ASSERT_EQ(append_json_string(appended, view), expected_replacements);
     ASSERT_EQ(appended.view().substr(1), want);
   };
+  // The string in a heap copy, then ending right before an inaccessible page.
+  const auto check_both = [&](const std::string& input) {
+    check(input);
+    if (::testing::Test::HasFatalFailure()) return;
+    char* const at_end = guarded.end() - input.size();
+    std::memcpy(at_end, input.data(), input.size());
+    check(std::string_view(at_end, input.size()));
+  };
   for (std::size_t size = 0; size <= 300; ++size) {
     std::string clean(size, 'a');
     for (char& c : clean) c = static_cast<char>(0x20 + random.next() % 0x5F);
@@ -310,20 +318,11 @@ TEST(JsonEscapeTest, CleanPrefixFastPathsMatchTheBlockwiseEncoder) {
         if (size > 40 && byte % 7 != 0 && random.next() % 4 != 0) continue;  // keep the run time reasonable
         std::string input = clean;
         input[at] = static_cast<char>(byte);
-        // In the heap copy and ending right before an inaccessible page.
-        check(input);
-        if (HasFatalFailure()) return;
-        char* const at_end = guarded.end() - size;
-        std::memcpy(at_end, input.data(), size);
-        check(std::string_view(at_end, size));
+        check_both(input);
         if (HasFatalFailure()) return;
       }
     }
-    check(clean);
-    if (HasFatalFailure()) return;
-    char* const at_end = guarded.end() - size;
-    std::memcpy(at_end, clean.data(), size);
-    check(std::string_view(at_end, size));
+    check_both(clean);
     if (HasFatalFailure()) return;
     // Mostly clean with random bytes, and fully random (invalid UTF-8, multi-byte characters across the seams).
     for (int round = 0; round < 8; ++round) {
