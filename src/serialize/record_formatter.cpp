@@ -198,6 +198,16 @@ template <std::size_t N>
   comma = true;
 }
 
+template <std::size_t N, std::size_t... M>
+void RecordFormatter::write_nested_object(Cursor& c, const Event& e, const char (&open)[N],
+                                          NestedMember<M>... members) {
+  if ((e.present_mask() & (bit(members.field) | ...)) == 0) return;
+  c.literal(open);
+  bool inner = false;
+  (write_member(c, e, members.field, members.key, inner), ...);
+  c.put('}');
+}
+
 void RecordFormatter::format(const DecodedEvent& record, JsonBuffer& out) {
   const std::size_t start = out.size();
   std::uint64_t omit_mask = record.omitted_mask;
@@ -307,26 +317,14 @@ void RecordFormatter::format_once(const DecodedEvent& record, std::uint64_t omit
   c.put('"');
   // updatedFields, originalRequestID and originalEventID belong with reason UPDATED_DATA; the
   // caller decides (spec §1.2).
-  if ((e.present_mask() & bits(Field::kAddendumReason, Field::kAddendumUpdatedFields,
-                               Field::kAddendumOriginalRequestId, Field::kAddendumOriginalEventId)) != 0) {
-    c.literal(",\"addendum\":{");
-    bool inner = false;
-    write_member(c, e, Field::kAddendumReason, ",\"reason\":", inner);
-    write_member(c, e, Field::kAddendumUpdatedFields, ",\"updatedFields\":", inner);
-    write_member(c, e, Field::kAddendumOriginalRequestId, ",\"originalRequestID\":", inner);
-    write_member(c, e, Field::kAddendumOriginalEventId, ",\"originalEventID\":", inner);
-    c.put('}');
-  }
-  if ((e.present_mask() & bits(Field::kTlsVersion, Field::kTlsCipherSuite, Field::kTlsClientProvidedHostHeader,
-                               Field::kTlsKeyExchange)) != 0) {
-    c.literal(",\"tlsDetails\":{");
-    bool inner = false;
-    write_member(c, e, Field::kTlsVersion, ",\"tlsVersion\":", inner);
-    write_member(c, e, Field::kTlsCipherSuite, ",\"cipherSuite\":", inner);
-    write_member(c, e, Field::kTlsClientProvidedHostHeader, ",\"clientProvidedHostHeader\":", inner);
-    write_member(c, e, Field::kTlsKeyExchange, ",\"keyExchange\":", inner);
-    c.put('}');
-  }
+  write_nested_object(c, e, ",\"addendum\":{", NestedMember{Field::kAddendumReason, ",\"reason\":"},
+                      NestedMember{Field::kAddendumUpdatedFields, ",\"updatedFields\":"},
+                      NestedMember{Field::kAddendumOriginalRequestId, ",\"originalRequestID\":"},
+                      NestedMember{Field::kAddendumOriginalEventId, ",\"originalEventID\":"});
+  write_nested_object(c, e, ",\"tlsDetails\":{", NestedMember{Field::kTlsVersion, ",\"tlsVersion\":"},
+                      NestedMember{Field::kTlsCipherSuite, ",\"cipherSuite\":"},
+                      NestedMember{Field::kTlsClientProvidedHostHeader, ",\"clientProvidedHostHeader\":"},
+                      NestedMember{Field::kTlsKeyExchange, ",\"keyExchange\":"});
   if (e.session_credential_from_console) c.literal(",\"sessionCredentialFromConsole\":\"true\"");
   write_optional_json(c, e, Field::kEdgeDeviceDetails, ",\"edgeDeviceDetails\":", omit_mask,
                       limits_.small_json_bytes);
@@ -426,31 +424,15 @@ void RecordFormatter::write_user_identity(const Event& e, Cursor& c) {
   }
   // invokedBy only when an AWS service made the call: CIS filters test `NOT EXISTS` (spec §1.4).
   write_member(c, e, Field::kInvokedBy, ",\"invokedBy\":", comma);
-  if (e.has(Field::kInvokedByDelegateAccountId)) {
-    c.literal(",\"invokedByDelegate\":{");
-    bool inner = false;
-    write_member(c, e, Field::kInvokedByDelegateAccountId, ",\"accountId\":", inner);
-    c.put('}');
-  }
-  if ((e.present_mask() & bits(Field::kOnBehalfOfUserId, Field::kOnBehalfOfIdentityStoreArn)) != 0) {
-    c.literal(",\"onBehalfOf\":{");
-    bool inner = false;
-    write_member(c, e, Field::kOnBehalfOfUserId, ",\"userId\":", inner);
-    write_member(c, e, Field::kOnBehalfOfIdentityStoreArn, ",\"identityStoreArn\":", inner);
-    c.put('}');
-  }
-  if ((e.present_mask() & bits(Field::kInScopeOfSourceArn, Field::kInScopeOfSourceAccount, Field::kInScopeOfIssuerType,
-                               Field::kInScopeOfCredentialsIssuedTo, Field::kInScopeOfCredentialsIssuedToVersion)) !=
-      0) {
-    c.literal(",\"inScopeOf\":{");
-    bool inner = false;
-    write_member(c, e, Field::kInScopeOfSourceArn, ",\"sourceArn\":", inner);
-    write_member(c, e, Field::kInScopeOfSourceAccount, ",\"sourceAccount\":", inner);
-    write_member(c, e, Field::kInScopeOfIssuerType, ",\"issuerType\":", inner);
-    write_member(c, e, Field::kInScopeOfCredentialsIssuedTo, ",\"credentialsIssuedTo\":", inner);
-    write_member(c, e, Field::kInScopeOfCredentialsIssuedToVersion, ",\"credentialsIssuedToVersion\":", inner);
-    c.put('}');
-  }
+  write_nested_object(c, e, ",\"invokedByDelegate\":{",
+                      NestedMember{Field::kInvokedByDelegateAccountId, ",\"accountId\":"});
+  write_nested_object(c, e, ",\"onBehalfOf\":{", NestedMember{Field::kOnBehalfOfUserId, ",\"userId\":"},
+                      NestedMember{Field::kOnBehalfOfIdentityStoreArn, ",\"identityStoreArn\":"});
+  write_nested_object(c, e, ",\"inScopeOf\":{", NestedMember{Field::kInScopeOfSourceArn, ",\"sourceArn\":"},
+                      NestedMember{Field::kInScopeOfSourceAccount, ",\"sourceAccount\":"},
+                      NestedMember{Field::kInScopeOfIssuerType, ",\"issuerType\":"},
+                      NestedMember{Field::kInScopeOfCredentialsIssuedTo, ",\"credentialsIssuedTo\":"},
+                      NestedMember{Field::kInScopeOfCredentialsIssuedToVersion, ",\"credentialsIssuedToVersion\":"});
   write_member(c, e, Field::kCredentialId, ",\"credentialId\":", comma);
   write_member(c, e, Field::kIdentityProvider, ",\"identityProvider\":", comma);
   c.put('}');

@@ -77,6 +77,18 @@ class RecordFormatter {
   template <std::size_t N>
   void write_member(Cursor& c, const Event& event, Field field, const char (&key)[N], bool& comma,
                     bool truncate = false);
+  // One string member of a nested object: the field and its whole `,"name":` key literal.
+  template <std::size_t N>
+  struct NestedMember {
+    Field field;
+    const char (&key)[N];
+  };
+  template <std::size_t N>
+  NestedMember(Field, const char (&)[N]) -> NestedMember<N>;
+  // Writes `open` (e.g. `,"tlsDetails":{`), the members that are present and `}`; nothing at all when
+  // none is present (CloudTrail omits an empty addendum or tlsDetails).
+  template <std::size_t N, std::size_t... M>
+  void write_nested_object(Cursor& c, const Event& event, const char (&open)[N], NestedMember<M>... members);
 
   FieldLimits limits_;
   std::string default_account_id_;
