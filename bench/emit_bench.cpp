@@ -25,6 +25,10 @@
 //       shard of the default 64 MiB buffer; between bursts (untimed) the consumer catches up. Drop
 //       policy; `dropped` must be 0. The consumer shares the 2 cores, so T=2 is oversubscribed:
 //       compare implementations at equal T.
+//   emit_throughput_parked_consumer/<impl>/threads:T   the same, with the consumer asleep during
+//       the timed bursts (trailkit: RecorderOptions::worker_idle_wait = 60 s, woken by flush();
+//       reference_spsc: its consumer waits for drain()). This is §E2's method ("ring self-drained
+//       so the sink is not measured"): only the producers run, so T=2 gets both cores.
 //   emit_latency/<impl>   one producer pinned to CPU 0, the consumer (worker/pool/thread) started
 //       pinned to CPU 1; 20-call bursts paced at 100 k events/s; every call timed with an rdtscp
 //       pair; percentiles are net of the measured median timer overhead. 1 M samples after a
@@ -36,7 +40,6 @@
 
 #include <zstd.h>
 
-#include <barrier>
 #include <bit>
 #include <deque>
 #include <mutex>
@@ -91,30 +94,38 @@ const Corpus& corpus() {
 
 // ---- the three implementations; emit(i) is thread-safe, the constructor starts the consumer ----
 
+// `parked`: the consumer sleeps until drain() (throughput runs with the sink not measured).
 class TrailkitSink {
  public:
-  explicit TrailkitSink(std::size_t buffer_bytes) : destination_(std::make_shared<NullDestination>()) {
+  explicit TrailkitSink(std::size_t buffer_bytes, bool parked = false)
+      : destination_(std::make_shared<NullDestination>()), parked_(parked) {
     trailkit::RecorderOptions options;
     options.account_id = "111122223333";
     options.destination = destination_;
     options.buffer_bytes = buffer_bytes;
     options.overflow_policy = trailkit::OverflowPolicy::kDrop;
     options.roll_interval = std::chrono::seconds(60);
+    if (parked) options.worker_idle_wait = std::chrono::seconds(60);  // only flush() wakes it
     recorder_ = trailkit::Recorder::create(std::move(options));
   }
   ~TrailkitSink() { recorder_->shutdown(std::chrono::seconds(120)); }
   bool emit(std::size_t i) noexcept { return recorder_->emit(*corpus().events[i]) == EmitStatus::kOk; }
   std::uint64_t dropped() const noexcept { return recorder_->stats().dropped; }
-  void drain() { recorder_->flush(std::chrono::seconds(60)); }
+  void drain() {
+    recorder_->flush(std::chrono::seconds(60));
+    // Let the worker finish its loop and go back to sleep before the next timed burst.
+    if (parked_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 
  private:
   std::shared_ptr<NullDestination> destination_;
+  bool parked_;
   std::unique_ptr<trailkit::Recorder> recorder_;
 };
 
 class NaiveSink {
  public:
-  explicit NaiveSink(std::size_t /*buffer_bytes*/) : consumer_([this] { run(); }) {}
+  explicit NaiveSink(std::size_t /*buffer_bytes*/, bool /*parked*/ = false) : consumer_([this] { run(); }) {}
   ~NaiveSink() {
     stop_.store(true, std::memory_order_release);
     consumer_.join();
@@ -167,8 +178,9 @@ class ReferenceSpscSink {
  public:
   // The buffer is split over the rings as trailkit splits it over its shards (8 MiB: 4 MiB each,
   // the prototype's ring size).
-  explicit ReferenceSpscSink(std::size_t buffer_bytes)
-      : ring_bytes_(std::bit_floor(buffer_bytes / kRings)),
+  explicit ReferenceSpscSink(std::size_t buffer_bytes, bool parked = false)
+      : parked_(parked),
+        ring_bytes_(std::bit_floor(buffer_bytes / kRings)),
         mask_(ring_bytes_ - 1),
         rings_{Ring(ring_bytes_), Ring(ring_bytes_)},
         consumer_([this] { run(); }) {}
@@ -217,10 +229,15 @@ class ReferenceSpscSink {
   }
   std::uint64_t dropped() const noexcept { return 0; }
   void drain() {
+    awake_.store(true, std::memory_order_release);
     for (Ring& r : rings_) {
       while (r.head.load(std::memory_order_acquire) != r.tail.load(std::memory_order_acquire)) {
         std::this_thread::sleep_for(std::chrono::microseconds(50));
       }
+    }
+    if (parked_) {
+      awake_.store(false, std::memory_order_release);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // as TrailkitSink: back asleep
     }
   }
 
@@ -263,6 +280,11 @@ class ReferenceSpscSink {
       used = 0;
     };
     for (;;) {
+      if (parked_ && !awake_.load(std::memory_order_acquire)) {
+        if (stop_.load(std::memory_order_acquire)) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        continue;
+      }
       bool any = false;
       for (Ring& r : rings_) {
         std::uint64_t head = r.head.load(std::memory_order_relaxed);
@@ -297,6 +319,8 @@ class ReferenceSpscSink {
     ZSTD_freeCCtx(cctx);
   }
 
+  const bool parked_;
+  std::atomic<bool> awake_{false};
   const std::size_t ring_bytes_;
   const std::uint64_t mask_;
   Ring rings_[kRings];
@@ -308,7 +332,7 @@ class ReferenceSpscSink {
 #ifdef TRAILKIT_BENCH_HAVE_SPDLOG
 class SpdlogSink {
  public:
-  explicit SpdlogSink(std::size_t /*buffer_bytes*/)
+  explicit SpdlogSink(std::size_t /*buffer_bytes*/, bool /*parked*/ = false)
       : pool_(std::make_shared<spdlog::details::thread_pool>(8192, 1)),
         logger_(std::make_shared<spdlog::async_logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>(), pool_,
                                                        spdlog::async_overflow_policy::block)) {}
@@ -340,7 +364,7 @@ class SpdlogSink {
 // (`dropped` must be 0); emitting into a never-drained 1 GiB buffer instead would measure DRAM
 // write-allocate misses, not emit().
 template <class Sink>
-void emit_throughput(benchmark::State& state, std::size_t per_thread) {
+void emit_throughput(benchmark::State& state, std::size_t per_thread, bool parked) {
   const int threads = static_cast<int>(state.range(0));
   const std::size_t buffer_bytes = static_cast<std::size_t>(state.range(1)) << 20;
   const auto distinct = static_cast<std::size_t>(state.range(2));  // power of two <= kCorpusSize
@@ -353,8 +377,9 @@ void emit_throughput(benchmark::State& state, std::size_t per_thread) {
   std::uint64_t accepted = 0;
   std::uint64_t dropped = 0;
   for (auto _ : state) {
-    auto sink = std::make_unique<Sink>(buffer_bytes);
-    std::barrier sync(threads);
+    auto sink = std::make_unique<Sink>(buffer_bytes, parked);
+    if (parked) sink->drain();  // the consumer is now asleep
+    SpinBarrier sync(threads);
     std::atomic<std::uint64_t> ok_total{0};
     double elapsed = 0;
     std::vector<std::thread> producers;
@@ -461,17 +486,24 @@ void emit_latency(benchmark::State& state, std::size_t samples_wanted) {
 }
 
 template <class Sink>
-void register_sink(const std::string& name, std::size_t throughput_per_thread, std::size_t latency_samples) {
-  benchmark::RegisterBenchmark(("emit_throughput/" + name).c_str(),
-                               [=](benchmark::State& s) { emit_throughput<Sink>(s, throughput_per_thread); })
-      ->ArgNames({"threads", "buffer_mib", "distinct"})
-      ->Args({1, 64, 64})
-      ->Args({2, 64, 64})
-      ->Args({1, 64, static_cast<std::int64_t>(kCorpusSize)})
-      ->Args({2, 64, static_cast<std::int64_t>(kCorpusSize)})
-      ->Iterations(1)
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond);
+void register_sink(const std::string& name, std::size_t throughput_per_thread, std::size_t latency_samples,
+                   bool with_parked_consumer = false) {
+  for (const bool parked : {false, true}) {
+    if (parked && !with_parked_consumer) break;
+    const std::string bench = parked ? "emit_throughput_parked_consumer/" : "emit_throughput/";
+    benchmark::RegisterBenchmark((bench + name).c_str(),
+                                 [=](benchmark::State& s) { emit_throughput<Sink>(s, throughput_per_thread, parked); })
+        ->ArgNames({"threads", "buffer_mib", "distinct"})
+        ->Args({1, 64, 64})
+        ->Args({2, 64, 64})
+        ->Args({1, 8, 64})
+        ->Args({2, 8, 64})
+        ->Args({1, 64, static_cast<std::int64_t>(kCorpusSize)})
+        ->Args({2, 64, static_cast<std::int64_t>(kCorpusSize)})
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  }
   benchmark::RegisterBenchmark(("emit_latency/" + name).c_str(),
                                [=](benchmark::State& s) { emit_latency<Sink>(s, latency_samples); })
       ->ArgNames({"distinct", "buffer_mib"})
@@ -489,9 +521,9 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::fprintf(stderr, "corpus: %zu events, %.0f B JSON / %.0f B encoded per event; TSC %.3f ticks/ns\n",
                corpus().events.size(), corpus().mean_json_bytes, corpus().mean_encoded_bytes, ticks_per_ns());
-  register_sink<TrailkitSink>("trailkit", 300'000, 1'000'000);
+  register_sink<TrailkitSink>("trailkit", 300'000, 1'000'000, true);
   register_sink<NaiveSink>("naive_baseline", 20'000, 100'000);
-  register_sink<ReferenceSpscSink>("reference_spsc", 300'000, 1'000'000);
+  register_sink<ReferenceSpscSink>("reference_spsc", 300'000, 1'000'000, true);
 #ifdef TRAILKIT_BENCH_HAVE_SPDLOG
   register_sink<SpdlogSink>("spdlog_baseline", 300'000, 1'000'000);
 #else

@@ -83,17 +83,25 @@ if comp:
         m = med(rows, "MB/s")
         print(f"{name:34} {m:8.1f} {med(rows, 'ratio'):6.2f} {m/base:9.2f}")
 emit_t = runs("emit_throughput.json")
-print("\n-- emit throughput (emits/s) --")
+print("\n-- emit throughput (emits/s; consumer busy on the same 2 cores, 64 MiB buffer) --")
 print(f"{'variant':44} {'trailkit':>12} {'naive':>10} {'spdlog':>10} {'x naive':>8} {'x spdlog':>9}")
 for threads in (1, 2):
     for distinct in (64, 4096):
-        key = (f"threads:{threads}/", f"distinct:{distinct}/")
-        t = med(find(emit_t, "trailkit", *key), "emits_per_s")
-        n = med(find(emit_t, "naive", *key), "emits_per_s")
-        s = med(find(emit_t, "spdlog", *key), "emits_per_s")
+        key = (f"threads:{threads}/", "buffer_mib:64/", f"distinct:{distinct}/")
+        t = med(find(emit_t, "emit_throughput/trailkit/", *key), "emits_per_s")
+        n = med(find(emit_t, "emit_throughput/naive", *key), "emits_per_s")
+        s = med(find(emit_t, "emit_throughput/spdlog", *key), "emits_per_s")
         print(f"{'threads=%d distinct=%d' % (threads, distinct):44} {t:12.0f} {n:10.0f} {s:10.0f} {t/n:8.1f} {t/s:9.2f}")
-t1 = med(find(emit_t, "trailkit", "threads:1/", "distinct:64/"), "emits_per_s")
-t2 = med(find(emit_t, "trailkit", "threads:2/", "distinct:64/"), "emits_per_s")
+print("-- emit throughput, consumer parked during the timed bursts (E2: the sink not measured) --")
+print(f"{'variant':44} {'trailkit':>12} {'ref_spsc':>10} {'x ref':>8}")
+for threads in (1, 2):
+    for mib in (64, 8):
+        key = (f"threads:{threads}/", f"buffer_mib:{mib}/", "distinct:64/")
+        t = med(find(emit_t, "emit_throughput_parked_consumer/trailkit/", *key), "emits_per_s")
+        r = med(find(emit_t, "emit_throughput_parked_consumer/reference_spsc/", *key), "emits_per_s")
+        print(f"{'threads=%d buffer=%d MiB' % (threads, mib):44} {t:12.0f} {r:10.0f} {t/r:8.2f}")
+t1 = med(find(emit_t, "emit_throughput_parked_consumer/trailkit/", "threads:1/", "buffer_mib:64/", "distinct:64/"), "emits_per_s")
+t2 = med(find(emit_t, "emit_throughput_parked_consumer/trailkit/", "threads:2/", "buffer_mib:64/", "distinct:64/"), "emits_per_s")
 print(f"target >= 5 M/s (1 T): {t1/1e6:.2f} M/s -> {verdict(t1 >= 5e6)};  >= 8 M/s (2 T): {t2/1e6:.2f} M/s -> {verdict(t2 >= 8e6)}")
 
 emit_l = runs("emit_latency.json")

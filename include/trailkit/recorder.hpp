@@ -170,6 +170,13 @@ struct RecorderOptions {
   OverflowPolicy overflow_policy = OverflowPolicy::kDrop;
   /// Longest an emit() waits under kBlock before dropping.
   std::chrono::microseconds block_timeout = std::chrono::milliseconds(100);
+  /// How long the worker sleeps once every shard is empty before it looks again (quill's
+  /// backend `sleep_duration`). emit() never wakes it (that would be a syscall), so a burst that
+  /// starts while it sleeps waits in the buffer up to this long: the buffer must hold that much
+  /// of a burst, or kDrop drops the rest. While there is work the worker does not sleep;
+  /// flush(), shutdown() and the roll interval still wake it on time, while digest files and the
+  /// event history may run up to this late. 10 us .. 60 s; default 2 ms.
+  std::chrono::microseconds worker_idle_wait = std::chrono::milliseconds(2);
 
   /// Where sealed files go. nullptr = a local directory per `local_directory`.
   std::shared_ptr<Destination> destination;

@@ -57,6 +57,9 @@ void RecorderOptions::validate() const {
   if (buffer_bytes / shards < (64u << 10)) fail("buffer_bytes must give each buffer shard at least 64 KiB");
   if (buffer_bytes > (std::size_t{16} << 30)) fail("buffer_bytes must be at most 16 GiB");
   if (block_timeout.count() < 0) fail("block_timeout must not be negative");
+  if (worker_idle_wait < std::chrono::microseconds(10) || worker_idle_wait > std::chrono::seconds(60)) {
+    fail("worker_idle_wait must be between 10 microseconds and 60 seconds");
+  }
   if (!destination) local_directory.validate();
   if (error_reports_per_minute == 0) fail("error_reports_per_minute must be at least 1");
   if (state_dir.find('\0') != std::string::npos) fail("state_dir must not contain a NUL byte");

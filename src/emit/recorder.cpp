@@ -48,7 +48,6 @@ std::size_t floor_pow2(std::size_t n) {
   return p;
 }
 
-constexpr std::int64_t kPollNs = 2'000'000;  // worker idle poll: 2 ms
 constexpr std::int64_t kDropCheckNs = 100'000'000;  // how often the worker looks for new drops: 100 ms
 
 }  // namespace
@@ -328,6 +327,7 @@ void RecorderImpl::report_history_errors() {
 
 void RecorderImpl::run_worker() {
   detail::Batcher batcher(options_, *destination_, *clock_, errors_, batch_counters_, trail_.get(), history_.get());
+  const std::int64_t idle_wait_ns = std::chrono::nanoseconds(options_.worker_idle_wait).count();
   for (;;) {
     std::uint64_t flush_target = 0;
     bool stopping = false;
@@ -380,7 +380,7 @@ void RecorderImpl::run_worker() {
         report_history_errors();
       }
       const std::int64_t now = clock_->monotonic_now_ns();
-      const std::int64_t wait_ns = std::clamp<std::int64_t>(batcher.next_deadline_ns() - now, 0, kPollNs);
+      const std::int64_t wait_ns = std::clamp<std::int64_t>(batcher.next_deadline_ns() - now, 0, idle_wait_ns);
       std::unique_lock lock(mutex_);
       if (flush_requested_ == flush_completed_ && !stop_requested_) {
         wake_worker_.wait_for(lock, std::chrono::nanoseconds(wait_ns));

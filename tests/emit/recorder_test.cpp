@@ -343,6 +343,35 @@ TEST(RecorderTest, InvalidOptionsNameTheFieldAndTheRule) {
   expect_error([](RecorderOptions& o) { o.limits.omitted_marker = "{oops"; }, "omitted_marker");
   expect_error([](RecorderOptions& o) { o.compression.level = 42; }, "level");
   expect_error([](RecorderOptions& o) { o.trail_name = "a"; }, "trail_name");
+  expect_error([](RecorderOptions& o) { o.worker_idle_wait = 5us; }, "worker_idle_wait");
+  expect_error([](RecorderOptions& o) { o.worker_idle_wait = 61s; }, "worker_idle_wait");
+}
+
+// A long idle wait keeps a burst in the buffer (no syscall from emit wakes the worker), but
+// flush() and shutdown() wake the worker at once.
+TEST(RecorderTest, LongWorkerIdleWaitKeepsBurstsBufferedUntilFlushOrShutdown) {
+  Fixture f;
+  auto o = f.options(false);
+  o.worker_idle_wait = 60s;
+  auto recorder = Recorder::create(o);
+  std::this_thread::sleep_for(100ms);  // the worker has found the buffer empty and sleeps
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(recorder->emit(create_user_event()), EmitStatus::kOk);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(recorder->stats().pending, 10u);
+  EXPECT_EQ(f.destination->object_count(), 0u);  // still asleep: the burst waits in the buffer
+
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(recorder->flush(10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(f.records().size(), 10u);
+
+  std::this_thread::sleep_for(100ms);  // asleep again
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(recorder->emit(create_user_event()), EmitStatus::kOk);
+  start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(recorder->shutdown(10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(f.records().size(), 15u);
+  expect_identity(recorder->stats());
 }
 
 TEST(RecorderTest, DeliveryFailuresAreRetriedWithoutLossOrDuplicates) {
