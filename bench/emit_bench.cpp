@@ -13,6 +13,10 @@
 //           beyond "spin until there is room". Its consumer compresses the records with zstd-1.
 //           It calibrates this machine: the gates were set on a different host (an AMD Zen 5),
 //           and the ratio trailkit / reference_spsc is what carries over.
+//   copy_floor: reference_spsc's rings, stamp and consumer, but each event arrives already in
+//           trailkit's encoding and is copied with one memcpy, and the consumer sleeps 2 ms when
+//           idle (as trailkit's worker): the floor of any design that copies the event once, on
+//           this machine and in this harness.
 //
 // Corpus: 4,096 events from SimulatedService, deep-copied once, cycled. eventTime is left unset, so
 // emit() reads the clock as a service's call would. The Recorder drains to a NullDestination: the
@@ -69,6 +73,7 @@ struct Corpus {
   std::vector<std::unique_ptr<OwnedEvent>> owned = make_corpus(kCorpusSize);
   std::vector<const Event*> events = event_pointers(owned);
   std::vector<std::string> json;  // pre-serialized, for the spdlog baseline
+  std::vector<std::string> encoded;  // each event in trailkit's emit encoding, for copy_floor
   double mean_json_bytes = 0;
   double mean_encoded_bytes = 0;
   Corpus() {
@@ -80,7 +85,10 @@ struct Corpus {
     for (const Event* e : events) {
       json.push_back(naive_serialize(*e));
       mean_json_bytes += static_cast<double>(json.back().size());
-      mean_encoded_bytes += static_cast<double>(trailkit::detail::plan_encoding(*e, unlimited).size);
+      const trailkit::detail::EncodePlan plan = trailkit::detail::plan_encoding(*e, unlimited);
+      encoded.emplace_back(plan.size, '\0');
+      trailkit::detail::encode_event(*e, plan, unlimited, 1714557600, encoded.back().data());
+      mean_encoded_bytes += static_cast<double>(plan.size);
     }
     mean_json_bytes /= static_cast<double>(events.size());
     mean_encoded_bytes /= static_cast<double>(events.size());
@@ -92,7 +100,7 @@ const Corpus& corpus() {
   return c;
 }
 
-// ---- the three implementations; emit(i) is thread-safe, the constructor starts the consumer ----
+// ---- the implementations; emit(i) is thread-safe, the constructor starts the consumer ----
 
 // `parked`: the consumer sleeps until drain() (throughput runs with the sink not measured).
 class TrailkitSink {
@@ -174,33 +182,45 @@ class NaiveSink {
 
 // performance.md's prototype design, rebuilt as a baseline (see the top of this file). Per-thread
 // SPSC rings: a thread takes the next ring on its first emit (kRings producers at most).
-class ReferenceSpscSink {
+// kWholeRecord = copy_floor: the same rings, stamp and consumer, but emit() copies the event's
+// ready-made encoded bytes with one memcpy instead of walking its fields, and the consumer sleeps
+// 2 ms when it finds nothing (as trailkit's worker) instead of spinning: the least work any design
+// that copies an event once can do, i.e. this machine's floor for the emit gates.
+template <bool kWholeRecord>
+class SpscSink {
  public:
   // The buffer is split over the rings as trailkit splits it over its shards (8 MiB: 4 MiB each,
   // the prototype's ring size).
-  explicit ReferenceSpscSink(std::size_t buffer_bytes, bool parked = false)
+  explicit SpscSink(std::size_t buffer_bytes, bool parked = false)
       : parked_(parked),
         ring_bytes_(std::bit_floor(buffer_bytes / kRings)),
         mask_(ring_bytes_ - 1),
         rings_{Ring(ring_bytes_), Ring(ring_bytes_)},
         consumer_([this] { run(); }) {}
-  ~ReferenceSpscSink() {
+  ~SpscSink() {
     stop_.store(true, std::memory_order_release);
     consumer_.join();
   }
   bool emit(std::size_t i) noexcept {
     thread_local Ring* ring = nullptr;
-    thread_local const ReferenceSpscSink* owner = nullptr;
+    thread_local const SpscSink* owner = nullptr;
     if (owner != this) {
       ring = &rings_[next_ring_.fetch_add(1, std::memory_order_relaxed) % kRings];
       owner = this;
     }
     const Event& e = *corpus().events[i];
-    // Size: an 8-byte length word, the rdtsc stamp, the presence mask, then length-prefixed fields.
-    std::uint64_t present = e.present_mask();
+    // Size: an 8-byte length word, the rdtsc stamp, the presence mask (copy_floor: the byte
+    // count), then length-prefixed fields (copy_floor: the encoded record).
+    std::uint64_t present = 0;
     std::size_t size = 24;
-    for (std::uint64_t m = present; m != 0; m &= m - 1) {
-      size += 4 + e.get(static_cast<trailkit::Field>(std::countr_zero(m))).size();
+    if constexpr (kWholeRecord) {
+      present = corpus().encoded[i].size();
+      size += present;
+    } else {
+      present = e.present_mask();
+      for (std::uint64_t m = present; m != 0; m &= m - 1) {
+        size += 4 + e.get(static_cast<trailkit::Field>(std::countr_zero(m))).size();
+      }
     }
     size = (size + 7) & ~std::size_t{7};
     std::uint64_t tail = ring->tail.load(std::memory_order_relaxed);
@@ -217,12 +237,16 @@ class ReferenceSpscSink {
     write_word(d + 8, ticks());
     write_word(d + 16, present);
     d += 24;
-    for (std::uint64_t m = present; m != 0; m &= m - 1) {
-      const std::string_view v = e.get(static_cast<trailkit::Field>(std::countr_zero(m)));
-      const auto n = static_cast<std::uint32_t>(v.size());
-      std::memcpy(d, &n, 4);
-      std::memcpy(d + 4, v.data(), n);
-      d += 4 + n;
+    if constexpr (kWholeRecord) {
+      std::memcpy(d, corpus().encoded[i].data(), present);
+    } else {
+      for (std::uint64_t m = present; m != 0; m &= m - 1) {
+        const std::string_view v = e.get(static_cast<trailkit::Field>(std::countr_zero(m)));
+        const auto n = static_cast<std::uint32_t>(v.size());
+        std::memcpy(d, &n, 4);
+        std::memcpy(d + 4, v.data(), n);
+        d += 4 + n;
+      }
     }
     ring->tail.store(tail + size, std::memory_order_release);
     return true;
@@ -298,6 +322,16 @@ class ReferenceSpscSink {
           }
           std::uint64_t present = read_word(s + 16);
           const char* p = s + 24;
+          if constexpr (kWholeRecord) {  // the encoded record, staged whole
+            for (std::uint64_t done = 0; done < present;) {
+              if (used == staging.size()) flush_staging();
+              const std::uint64_t n = std::min<std::uint64_t>(present - done, staging.size() - used);
+              std::memcpy(staging.data() + used, p + done, n);
+              used += n;
+              done += n;
+            }
+            present = 0;
+          }
           for (; present != 0; present &= present - 1) {
             std::uint32_t n;
             std::memcpy(&n, p, 4);
@@ -313,7 +347,13 @@ class ReferenceSpscSink {
       }
       if (!any) {
         if (stop_.load(std::memory_order_acquire)) break;
-        _mm_pause();
+        if constexpr (kWholeRecord) {
+          // As trailkit's worker (worker_idle_wait): a consumer that spins on the producers'
+          // tail lines pulls them across cores all the time, which a floor should not charge.
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        } else {
+          _mm_pause();
+        }
       }
     }
     ZSTD_freeCCtx(cctx);
@@ -328,6 +368,9 @@ class ReferenceSpscSink {
   std::atomic<bool> stop_{false};
   std::thread consumer_;
 };
+
+using ReferenceSpscSink = SpscSink<false>;
+using CopyFloorSink = SpscSink<true>;
 
 #ifdef TRAILKIT_BENCH_HAVE_SPDLOG
 class SpdlogSink {
@@ -524,6 +567,7 @@ int main(int argc, char** argv) {
   register_sink<TrailkitSink>("trailkit", 300'000, 1'000'000, true);
   register_sink<NaiveSink>("naive_baseline", 20'000, 100'000);
   register_sink<ReferenceSpscSink>("reference_spsc", 300'000, 1'000'000, true);
+  register_sink<CopyFloorSink>("copy_floor", 300'000, 1'000'000, true);
 #ifdef TRAILKIT_BENCH_HAVE_SPDLOG
   register_sink<SpdlogSink>("spdlog_baseline", 300'000, 1'000'000);
 #else

@@ -10,7 +10,8 @@
 #   ROUNDS=5 bench/gates.sh ...
 #
 # Calibration rows (not gated): emit reference_spsc is the "straightforward SPSC prototype" the
-# emit gates were set with, on another host; pipeline ceiling/*/compress_only is the codec alone on
+# emit gates were set with, on another host; emit copy_floor is the same rings with each event
+# copied by one memcpy of its ready-made encoding (the floor of any copy-once design); pipeline ceiling/*/compress_only is the codec alone on
 # the same records, which no pipeline on one core can beat. A gate above its calibration row on
 # this machine is out of reach here for any design.
 set -euo pipefail
@@ -30,24 +31,38 @@ builds=(new)
 dir_of() { if [[ "$1" == base ]]; then echo "$BASE_BUILD"; else echo "$BUILD_DIR"; fi; }
 
 raw="$(mktemp)"
-trap 'rm -f "$raw"' EXIT
-emit_filter='emit_(throughput|throughput_parked_consumer|latency)/(trailkit|reference_spsc|spdlog_baseline)/.*distinct:64/'
+err="$(mktemp)"
+trap 'rm -f "$raw" "$err"' EXIT
+failures=0
+# run_json LABEL BINARY ARGS...: appends the run's benchmarks (one JSON object per line, prefixed
+# with LABEL) to $raw; a crash or a non-zero exit is reported with the end of its stderr.
+run_json() {
+  local label="$1" bin="$2" out rc=0
+  shift 2
+  out="$("$bin" "$@" --benchmark_format=json 2>"$err")" || rc=$?
+  if [[ $rc -ne 0 || -z "$out" ]]; then
+    echo "!! $(basename "$bin") $* exited with $rc; stderr ends:" >&2
+    tail -5 "$err" >&2
+    failures=$((failures + 1))
+    return 0
+  fi
+  python3 -c 'import json,sys; [print(sys.argv[1], json.dumps(x)) for x in json.load(sys.stdin)["benchmarks"]]' \
+    "$label" <<<"$out" >>"$raw"
+}
+emit_filter='emit_(throughput|throughput_parked_consumer|latency)/(trailkit|reference_spsc|copy_floor|spdlog_baseline)/.*distinct:64/'
 pipe_filter='naive|ceiling|trailkit/(gzip_isal1|zstd1)/null'
 for round in $(seq 1 "$ROUNDS"); do
   for b in "${builds[@]}"; do
     bin="$(dir_of "$b")/bench"
     echo "== round $round, $b ($bin), $(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg)" >&2
-    { "$bin/emit_bench" --benchmark_filter="$emit_filter" --benchmark_format=json 2>/dev/null |
-        python3 -c 'import json,sys; [print(json.dumps(x)) for x in json.load(sys.stdin)["benchmarks"]]'
-      for _ in 1 2; do
-        "$bin/serialize_bench" --benchmark_filter=record_formatter --benchmark_min_time=1 --benchmark_format=json 2>/dev/null |
-          python3 -c 'import json,sys; [print(json.dumps(x)) for x in json.load(sys.stdin)["benchmarks"]]'
-      done
-      "$bin/pipeline_bench" --benchmark_filter="$pipe_filter" --benchmark_format=json 2>/dev/null |
-        python3 -c 'import json,sys; [print(json.dumps(x)) for x in json.load(sys.stdin)["benchmarks"]]'
-    } | sed "s/^/$b /" >>"$raw"
+    run_json "$b" "$bin/emit_bench" --benchmark_filter="$emit_filter"
+    for _ in 1 2; do
+      run_json "$b" "$bin/serialize_bench" --benchmark_filter=record_formatter --benchmark_min_time=1
+    done
+    run_json "$b" "$bin/pipeline_bench" --benchmark_filter="$pipe_filter"
   done
 done
+[[ $failures -eq 0 ]] || echo "!! $failures benchmark run(s) failed; their rows are missing below" >&2
 
 python3 - "$raw" <<'EOF'
 import json, statistics, sys
@@ -120,6 +135,11 @@ pairs = [
      "emit reference_spsc threads:2 64 MiB parked, M emits/s"),
     ("emit p50, trailkit / reference_spsc", "emit trailkit latency p50, ns", "emit reference_spsc latency p50, ns"),
     ("emit p99, trailkit / reference_spsc", "emit trailkit latency p99, ns", "emit reference_spsc latency p99, ns"),
+    ("emit p50, trailkit / copy_floor", "emit trailkit latency p50, ns", "emit copy_floor latency p50, ns"),
+    ("emit p99, trailkit / copy_floor", "emit trailkit latency p99, ns", "emit copy_floor latency p99, ns"),
+    ("emit p99.9, trailkit / copy_floor", "emit trailkit latency p99.9, ns", "emit copy_floor latency p99.9, ns"),
+    ("emit 1 thread, trailkit / copy_floor", "emit trailkit threads:1 64 MiB parked, M emits/s",
+     "emit copy_floor threads:1 64 MiB parked, M emits/s"),
     ("gzip end to end / gzip compressor alone", "trailkit/gzip_isal1/null, k ev/s @1.2 KB", "ceiling/gzip_isal1/compress_only, k ev/s @1.2 KB"),
     ("zstd end to end / zstd compressor alone", "trailkit/zstd1/null, k ev/s @1.2 KB", "ceiling/zstd1/compress_only, k ev/s @1.2 KB"),
 ]
@@ -134,3 +154,4 @@ if naive and gzip:
     print(f"\nend to end vs naive baseline (gate >= 5x): gzip ISA-L 1 median / naive median = "
           f"{statistics.median(gzip) / statistics.median(naive):.1f}x")
 EOF
+[[ $failures -eq 0 ]]
