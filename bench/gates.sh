@@ -91,6 +91,8 @@ for line in open(sys.argv[1]):
         impl = name.split("/")[1]
         for p in ("p50", "p99", "p99.9"):
             add(build, f"emit {impl} latency {p}, ns", b[f"{p}_ns"])
+        if b.get("dropped", 0):  # the worker fell > 40 ms behind 100 k ev/s (E4: must not happen)
+            add(build, f"emit {impl} latency run, dropped", b["dropped"])
     elif name == "BM_record_formatter":
         add(build, "serializer, ns @1.2 KB", b["ns_per_1200B"])
     elif name.startswith("pipeline/"):
