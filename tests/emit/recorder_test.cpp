@@ -354,7 +354,7 @@ TEST(RecorderTest, LongWorkerIdleWaitKeepsBurstsBufferedUntilFlushOrShutdown) {
   auto o = f.options(false);
   o.worker_idle_wait = 60s;
   auto recorder = Recorder::create(o);
-  std::this_thread::sleep_for(100ms);  // the worker has found the buffer empty and sleeps
+  std::this_thread::sleep_for(300ms);  // the worker has found the buffer empty and sleeps
   for (int i = 0; i < 10; ++i) ASSERT_EQ(recorder->emit(create_user_event()), EmitStatus::kOk);
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(recorder->stats().pending, 10u);
