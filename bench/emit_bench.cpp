@@ -531,9 +531,7 @@ void emit_latency(benchmark::State& state, std::size_t samples_wanted) {
 template <class Sink>
 void register_sink(const std::string& name, std::size_t throughput_per_thread, std::size_t latency_samples,
                    bool with_parked_consumer = false) {
-  for (const bool parked : {false, true}) {
-    if (parked && !with_parked_consumer) break;
-    const std::string bench = parked ? "emit_throughput_parked_consumer/" : "emit_throughput/";
+  const auto add_throughput = [&](const std::string& bench, bool parked) {
     benchmark::RegisterBenchmark((bench + name).c_str(),
                                  [=](benchmark::State& s) { emit_throughput<Sink>(s, throughput_per_thread, parked); })
         ->ArgNames({"threads", "buffer_mib", "distinct"})
@@ -546,7 +544,9 @@ void register_sink(const std::string& name, std::size_t throughput_per_thread, s
         ->Iterations(1)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
-  }
+  };
+  add_throughput("emit_throughput/", false);
+  if (with_parked_consumer) add_throughput("emit_throughput_parked_consumer/", true);
   benchmark::RegisterBenchmark(("emit_latency/" + name).c_str(),
                                [=](benchmark::State& s) { emit_latency<Sink>(s, latency_samples); })
       ->ArgNames({"distinct", "buffer_mib"})

@@ -111,9 +111,9 @@ __attribute__((no_sanitize("address"))) inline unsigned json_copy_block_within_p
 /// The usual cases of write_json_string inline, for strings with nothing to escape: a clean string of 1..15 bytes
 /// is one block copy and quotes, one of 16..32 bytes (IDs, short ARNs) two overlapping block copies. Returns the end
 /// of the output, or nullptr when it did not handle `s` (empty, over 32 bytes, or some byte needs work): then the
-/// caller calls write_json_string, which writes the whole literal again from `d`. Same preconditions and bytes.
-/// Split from write_json_string_inline so a caller can keep its slow path (and its replacement counter) out of
-/// line. Thread contract: reentrant, no shared state.
+/// caller calls write_json_string, which writes the whole literal again from `d` (RecordFormatter::write_string
+/// keeps that slow path and its replacement counter out of line). Same preconditions and bytes.
+/// Thread contract: reentrant, no shared state.
 inline char* write_json_string_clean(char* d, std::string_view s) noexcept {
 #ifdef TRAILKIT_JSON_SSE2
   const std::size_t n = s.size();
@@ -142,13 +142,6 @@ inline char* write_json_string_clean(char* d, std::string_view s) noexcept {
   static_cast<void>(s);
 #endif
   return nullptr;
-}
-
-/// write_json_string with write_json_string_clean's cases inline. Same preconditions and bytes.
-/// Thread contract: reentrant, no shared state.
-inline char* write_json_string_inline(char* d, std::string_view s, std::size_t* replacements) noexcept {
-  if (char* const done = write_json_string_clean(d, s)) return done;
-  return write_json_string(d, s, replacements);
 }
 
 /// Where encode_json_string_segment stopped reading input and writing output.
