@@ -171,9 +171,12 @@ struct Event {
   /// A view with a null data() pointer makes the field absent again.
   void set(Field f, std::string_view value) noexcept {
     const auto i = static_cast<std::size_t>(f);
-    text_[i] = value;
+    const bool present = value.data() != nullptr;
+    // An absent field always holds an empty view, so emit() can sum every field's size without
+    // looking at the presence mask.
+    text_[i] = present ? value : std::string_view{};
     const std::uint64_t bit = std::uint64_t{1} << i;
-    present_ = value.data() != nullptr ? (present_ | bit) : (present_ & ~bit);
+    present_ = present ? (present_ | bit) : (present_ & ~bit);
   }
   bool has(Field f) const noexcept { return (present_ >> static_cast<std::size_t>(f)) & 1u; }
   /// Bit i set when Field(i) is present.

@@ -1,5 +1,7 @@
 #include "batch/object_key.hpp"
 
+#include <cstring>
+
 #include "common/civil_time.hpp"
 
 namespace trailkit::detail {
@@ -192,12 +194,21 @@ std::string quote_for_message(std::string_view value) {
   return out;
 }
 
+namespace {
+// True when all 8 bytes of `w` are ASCII digits: high nibble 3, low nibble + 6 without a carry.
+constexpr bool all_digits(std::uint64_t w) noexcept {
+  return (w & 0xF0F0F0F0F0F0F0F0u) == 0x3030303030303030u && (((w & 0x0F0F0F0F0F0F0F0Fu) + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) == 0;
+}
+}  // namespace
+
 bool is_account_id(std::string_view value) noexcept {
+  // On every emit: two word checks instead of a loop over 12 characters.
   if (value.size() != 12) return false;
-  for (const char c : value) {
-    if (!is_digit(c)) return false;
-  }
-  return true;
+  std::uint64_t head;
+  std::uint32_t tail;
+  std::memcpy(&head, value.data(), 8);
+  std::memcpy(&tail, value.data() + 8, 4);
+  return all_digits(head) && all_digits(tail | 0x3030303000000000u);
 }
 
 bool is_region(std::string_view value) noexcept {

@@ -203,6 +203,17 @@ TEST(CheckAccountId, AcceptsTwelveDigitsOnly) {
   EXPECT_EQ(check_account_id("account_id", "12345"), R"(account_id "12345": must be exactly 12 decimal digits)");
 }
 
+TEST(CheckAccountId, EveryNonDigitByteAtEveryPositionIsRefused) {
+  // is_account_id checks 8 and 4 bytes at a time: every byte value must be judged alone.
+  for (std::size_t position = 0; position < 12; ++position) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string id = "111122223333";
+      id[position] = static_cast<char>(byte);
+      EXPECT_EQ(is_account_id(id), byte >= '0' && byte <= '9') << "byte " << byte << " at " << position;
+    }
+  }
+}
+
 TEST(CheckRegion, AcceptsRealRegionsAndRejectsLookalikes) {
   for (const std::string_view good : {"us-east-1", "us-gov-west-1", "ap-southeast-2", "cn-north-1", "eu-central-2",
                                  "il-central-1", "us-isob-east-1", "ap-southeast-12", "ca-west-1"}) {

@@ -86,6 +86,24 @@ TEST(EventCodecTest, AbsentFieldsCostNothingAndStayAbsent) {
   EXPECT_EQ(storage.size(), sizeof(EncodedHeader) + 2 * 4 + 16 + 9);
 }
 
+TEST(EventCodecTest, AFieldSetThenClearedAddsNothingToTheEncoding) {
+  // plan_encoding sums every field's size without the presence mask: a cleared field must hold an
+  // empty view, whatever it held before, or the reservation would be too large.
+  EventBuilder b("s3.amazonaws.com", "GetObject");
+  b.user_agent("a user agent that is set and then cleared").error("AccessDenied", "no");
+  b.set(Field::kUserAgent, std::string_view{}).set(Field::kErrorMessage, std::string_view{});
+  EXPECT_EQ(b.build().get(Field::kUserAgent).size(), 0u);
+  const EncodePlan plan = plan_encoding(b.build(), unlimited());
+  EXPECT_EQ(plan.copied_count, 3u);
+  EXPECT_EQ(plan.size, sizeof(EncodedHeader) + 3 * 4 + 16 + 9 + 12);
+  std::vector<Resource> resources;
+  std::string storage;
+  const DecodedEvent d = round_trip(b.build(), unlimited(), resources, storage);
+  EXPECT_EQ(storage.size(), plan.size);
+  EXPECT_FALSE(d.event.has(Field::kUserAgent));
+  EXPECT_EQ(d.event.get(Field::kErrorCode), "AccessDenied");
+}
+
 TEST(EventCodecTest, OversizedJsonIsFlaggedNotCopiedAndLongStringsAreCappedForTruncation) {
   EncodeLimits limits = unlimited();
   limits.omit_over[static_cast<std::size_t>(Field::kRequestParameters)] = 100;

@@ -269,10 +269,17 @@ TEST(RecorderTest, RejectsRoutingFieldsThatCouldEscapeTheKeyLayout) {
   bad_account.recipient_account_id("1234/../../x");
   EXPECT_EQ(recorder->emit(bad_account.build()), EmitStatus::kInvalidAccount);
   EXPECT_NE(describe(EmitStatus::kInvalidRegion).find("awsRegion"), std::string_view::npos);
+  // emit() accepts the default region ("us-east-1") by a word compare; a name of the same length
+  // that differs only in its first or last byte must still go through the full check.
+  for (const char* lookalike : {"us-east-/", "us-east-1\n", "Us-east-1", "us-east-.", "us/east-1"}) {
+    EventBuilder b("s3.amazonaws.com", "GetObject");
+    b.region(lookalike);
+    EXPECT_EQ(recorder->emit(b.build()), EmitStatus::kInvalidRegion) << lookalike;
+  }
   ASSERT_TRUE(recorder->flush(10s));
   const Stats s = recorder->stats();
-  EXPECT_EQ(s.accepted, 2u);
-  EXPECT_EQ(s.dropped_invalid, 2u);
+  EXPECT_EQ(s.accepted, 7u);
+  EXPECT_EQ(s.dropped_invalid, 7u);
   EXPECT_EQ(f.destination->object_count(), 0u);
   expect_identity(s);
 }
