@@ -62,6 +62,24 @@ inline std::uint32_t resource_length(std::string_view v) noexcept {
   return v.data() == nullptr ? kAbsentLength : static_cast<std::uint32_t>(v.size());
 }
 
+// Writes the length and bytes of each field in `mask`; returns the end of the bytes. `Whole`: no
+// keep_bytes cut applies (plan.whole), so the per-field limit lookup is compiled out.
+template <bool Whole>
+char* copy_fields(const Event& event, std::uint64_t mask, const EncodeLimits& limits, char* lengths,
+                  char* bytes) noexcept {
+  while (mask) {
+    const auto i = static_cast<unsigned>(std::countr_zero(mask));
+    mask &= mask - 1;
+    const std::string_view v = event.get(static_cast<Field>(i));
+    const std::uint32_t n = Whole ? static_cast<std::uint32_t>(v.size()) : kept(v, limits.keep_bytes[i]);
+    std::memcpy(lengths, &n, 4);
+    lengths += 4;
+    copy_bytes(bytes, v.data(), n);
+    bytes += n;
+  }
+  return bytes;
+}
+
 // Exact planning: each field against its own keep/omit limits.
 void plan_with_limits(const Event& event, const EncodeLimits& limits, EncodePlan& plan) noexcept {
   plan.size = kHeaderSize;
@@ -147,17 +165,8 @@ void encode_event(const Event& event, const EncodePlan& plan, const EncodeLimits
   char* resource_lengths = lengths + 4 * std::size_t{plan.copied_count};
   char* bytes = resource_lengths + 12 * event.resources.size();
 
-  std::uint64_t mask = plan.copied;
-  while (mask) {
-    const int i = std::countr_zero(mask);
-    mask &= mask - 1;
-    const std::string_view v = event.get(static_cast<Field>(i));
-    const std::uint32_t n = plan.whole ? static_cast<std::uint32_t>(v.size()) : kept(v, limits.keep_bytes[i]);
-    std::memcpy(lengths, &n, 4);
-    lengths += 4;
-    copy_bytes(bytes, v.data(), n);
-    bytes += n;
-  }
+  bytes = plan.whole ? copy_fields<true>(event, plan.copied, limits, lengths, bytes)
+                     : copy_fields<false>(event, plan.copied, limits, lengths, bytes);
   for (const Resource& r : event.resources) {
     const std::string_view parts[3] = {r.arn, r.account_id, r.type};
     for (const std::string_view part : parts) {
