@@ -37,9 +37,15 @@ failures=0
 # run_json LABEL BINARY ARGS...: appends the run's benchmarks (one JSON object per line, prefixed
 # with LABEL) to $raw; a crash or a non-zero exit is reported with the end of its stderr.
 run_json() {
-  local label="$1" bin="$2" out rc=0
+  local label="$1" bin="$2" out rc=0 stat_before
   shift 2
+  stat_before="$(head -1 /proc/stat)"
   out="$("$bin" "$@" --benchmark_format=json 2>"$err")" || rc=$?
+  # The share of CPU time the hypervisor gave to other guests during the run ("steal"): a busy
+  # host, and the slow phases in bench/RESULTS.md, show up here.
+  python3 -c 'import json,sys; a,b=[list(map(int,l.split()[1:9])) for l in sys.argv[3:5]]; d=[y-x for x,y in zip(a,b)]
+print(sys.argv[1], json.dumps({"name": "steal/" + sys.argv[2], "steal_pct": 100.0 * d[7] / max(1, sum(d))}))' \
+    "$label" "$(basename "$bin")" "$stat_before" "$(head -1 /proc/stat)" >>"$raw"
   if [[ $rc -ne 0 || -z "$out" ]]; then
     echo "!! $(basename "$bin") $* exited with $rc; stderr ends:" >&2
     tail -5 "$err" >&2
@@ -77,7 +83,9 @@ for line in open(sys.argv[1]):
     if b.get("error_occurred"):
         continue
     name = b["name"].split("/iterations")[0].split("/manual_time")[0]
-    if name.startswith("emit_throughput"):
+    if name.startswith("steal/"):
+        add(build, f"machine: CPU time stolen during {name[6:]}, %", b["steal_pct"])
+    elif name.startswith("emit_throughput"):
         # E2 measures the producers with the sink not running (the parked rows); the others run
         # the consumer on the same 2 cores and are shown for comparison.
         parts = name.split("/")

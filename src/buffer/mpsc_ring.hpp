@@ -253,17 +253,29 @@ class MpscRing {
   // `head` is a head value this producer acquired (it only grows, so the check stays safe).
   void prefetch_next(std::uint64_t from, std::uint64_t head) const noexcept {
     if (from + kPrefetchBytes - head > capacity_) return;
-    for (std::uint64_t p = from & ~std::uint64_t{kCacheLine - 1}; p < from + kPrefetchBytes; p += kCacheLine) {
-      const char* line = buffer_ + (p & mask_);
-#if defined(__x86_64__) && !defined(__PRFCHW__)
-      // PREFETCHW by hand: a generic x86-64 build has no -mprfchw, so __builtin_prefetch(p, 1)
-      // would become a read prefetch (a shared line, upgraded again by the store). The encoding is
-      // a NOP on the few x86-64 cores without it.
-      asm volatile("prefetchw %0" : : "m"(*line));
-#else
-      __builtin_prefetch(line, 1, 3);
-#endif
+    const std::uint64_t first = from & ~std::uint64_t{kCacheLine - 1};
+    const std::uint64_t end = from + kPrefetchBytes;
+    if ((first & mask_) + kPrefetchBytes + kCacheLine <= capacity_) {
+      // The common case, no wrap: fixed offsets from one pointer, unrolled (a sixth of the loop's
+      // instructions). 16 lines always lie below `end`; a 17th when `from` is not line-aligned.
+      const char* base = buffer_ + (first & mask_);
+#pragma GCC unroll 16
+      for (std::uint64_t k = 0; k < kPrefetchBytes; k += kCacheLine) prefetch_for_write(base + k);
+      if (first + kPrefetchBytes < end) prefetch_for_write(base + kPrefetchBytes);
+      return;
     }
+    for (std::uint64_t p = first; p < end; p += kCacheLine) prefetch_for_write(buffer_ + (p & mask_));
+  }
+
+  static void prefetch_for_write(const char* line) noexcept {
+#if defined(__x86_64__) && !defined(__PRFCHW__)
+    // PREFETCHW by hand: a generic x86-64 build has no -mprfchw, so __builtin_prefetch(p, 1)
+    // would become a read prefetch (a shared line, upgraded again by the store). The encoding is
+    // a NOP on the few x86-64 cores without it.
+    asm volatile("prefetchw %0" : : "m"(*line));
+#else
+    __builtin_prefetch(line, 1, 3);
+#endif
   }
 
   // Consumer-side bookkeeping for one drain() call. Zeroes each consumed record right after its
