@@ -197,7 +197,8 @@ std::string quote_for_message(std::string_view value) {
 namespace {
 // True when all 8 bytes of `w` are ASCII digits: high nibble 3, low nibble + 6 without a carry.
 constexpr bool all_digits(std::uint64_t w) noexcept {
-  return (w & 0xF0F0F0F0F0F0F0F0u) == 0x3030303030303030u && (((w & 0x0F0F0F0F0F0F0F0Fu) + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) == 0;
+  return (w & 0xF0F0F0F0F0F0F0F0u) == 0x3030303030303030u &&
+         (((w & 0x0F0F0F0F0F0F0F0Fu) + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) == 0;
 }
 }  // namespace
 
