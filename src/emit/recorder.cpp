@@ -9,7 +9,6 @@
 // shutdown() wake it through a condition variable.
 #include <algorithm>
 #include <condition_variable>
-#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -47,20 +46,6 @@ std::size_t floor_pow2(std::size_t n) {
   std::size_t p = 1;
   while (p * 2 <= n) p *= 2;
   return p;
-}
-
-// a == b, with two word compares for 8-16 bytes (region names, e.g. "us-east-1", compared with
-// the validated default on every emit: a tenth of is_region's character walk).
-inline bool same_short_string(std::string_view a, std::string_view b) noexcept {
-  const std::size_t n = a.size();
-  if (n != b.size()) return false;
-  if (n < 8 || n > 16) return a == b;
-  std::uint64_t a_head, a_tail, b_head, b_tail;
-  std::memcpy(&a_head, a.data(), 8);
-  std::memcpy(&b_head, b.data(), 8);
-  std::memcpy(&a_tail, a.data() + n - 8, 8);
-  std::memcpy(&b_tail, b.data() + n - 8, 8);
-  return ((a_head ^ b_head) | (a_tail ^ b_tail)) == 0;
 }
 
 constexpr std::int64_t kDropCheckNs = 100'000'000;  // how often the worker looks for new drops: 100 ms
@@ -231,7 +216,8 @@ EmitStatus RecorderImpl::emit(const Event& event) noexcept {
   EmitStatus status = EmitStatus::kOk;
   if (account.data() != nullptr && !detail::is_account_id(account)) {
     status = EmitStatus::kInvalidAccount;
-  } else if (region.data() != nullptr && !same_short_string(region, options_.region) && !detail::is_region(region)) {
+  } else if (region.data() != nullptr && region != options_.region &&  // the default was validated at setup
+             !detail::is_region(region)) {
     status = EmitStatus::kInvalidRegion;
   }
 
