@@ -21,7 +21,8 @@ namespace {
 
 constexpr std::int64_t kNs = 1'000'000'000;
 
-// Backoff base and cap per failure kind (full jitter is applied on top).
+// Backoff step per failure kind: the base doubling per attempt up to the cap. The delay is drawn
+// from it by retry_delay_ns.
 std::int64_t backoff_ns(ErrorKind kind, std::uint32_t attempts) {
   std::int64_t base = 200'000'000, cap = 20 * kNs;  // transient: 0.2 s doubling to 20 s
   if (kind == ErrorKind::kThrottled) {
@@ -33,6 +34,17 @@ std::int64_t backoff_ns(ErrorKind kind, std::uint32_t attempts) {
   }
   const std::uint32_t shift = std::min<std::uint32_t>(attempts, 20);
   return std::min(cap, base << shift);
+}
+
+// Transient and throttled failures use full jitter, [0, step): many uploaders that failed together
+// spread out, and a blip is retried soon. Permanent ones (403, NoSuchBucket) use equal jitter,
+// [step/2, step): nothing an operator fixes is fixed within milliseconds, so a retry never comes
+// sooner than half the step (2.5 s after the first denial).
+std::int64_t retry_delay_ns(ErrorKind kind, std::uint32_t attempts, std::mt19937_64& random) {
+  const std::int64_t step = backoff_ns(kind, attempts);
+  const bool permanent = kind == ErrorKind::kPermanent || kind == ErrorKind::kInvalidArgument;
+  const std::int64_t floor = permanent ? step / 2 : 0;
+  return floor + static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(step - floor));
 }
 
 bool valid_bucket_name(const std::string& b) {
@@ -281,8 +293,7 @@ class S3Destination::Impl {
       retries_.erase(entry.id);
     } else {
       Retry& r = retries_[entry.id];
-      const std::int64_t cap = backoff_ns(s.kind(), r.attempts++);
-      r.next_ns = clock_->monotonic_now_ns() + static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(cap));
+      r.next_ns = clock_->monotonic_now_ns() + retry_delay_ns(s.kind(), r.attempts++, random);
       ++status_.failed_attempts;
       status_.latest_delivery_error = s.message();
       status_.latest_delivery_error_time = clock_->wall_now_ns() / kNs;

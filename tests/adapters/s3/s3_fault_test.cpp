@@ -448,14 +448,20 @@ TEST(S3FaultTest, AccessDeniedKeepsTheDataUntilThePolicyIsFixed) {
   std::this_thread::sleep_until(first_denial + 1s);
 
   // 403 is not a reason to drop anything: the files stay spooled, the error is visible, and the
-  // retries are rare (5 s doubling: > 3 attempts within 1 s has probability < 2e-4 per entry).
+  // retries are rare: 5 s doubling with equal jitter, so an entry's next attempt comes no sooner
+  // than 2.5 s after the previous one (an immediate retry would make hundreds within the second).
   const DeliveryStatus during = destination->status();
   EXPECT_EQ(during.delivered_objects, 0u);
   EXPECT_EQ(during.backlog_objects, emitted.sealed.size());
   EXPECT_EQ(during.quarantined, 0u);
   EXPECT_NE(during.latest_delivery_error.find("AccessDenied"), std::string::npos) << during.latest_delivery_error;
   EXPECT_TRUE(fake.objects().empty());
-  for (const auto& [key, attempts] : attempts_by_key(fake)) EXPECT_LE(attempts.size(), 3u) << key;
+  for (const auto& [key, attempts] : attempts_by_key(fake)) {
+    for (std::size_t i = 0; i < attempts.size(); ++i) {
+      EXPECT_EQ(attempts[i].status, 403) << key;
+      if (i > 0) EXPECT_GE(attempts[i].time - attempts[i - 1].time, 2500ms) << key << " attempt " << i + 1;
+    }
+  }
 
   fake.fail_every_request(FakeS3Fault::kNone);  // the bucket policy was fixed
   clock->skip(16min);  // past the 15 min cap of the permanent-failure backoff
