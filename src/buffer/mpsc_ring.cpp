@@ -1,5 +1,6 @@
 #include "buffer/mpsc_ring.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <stdexcept>
 #include <string>
@@ -10,7 +11,7 @@ namespace {
 constexpr std::align_val_t kBufferAlignment{64};
 }  // namespace
 
-MpscRing::MpscRing(std::size_t capacity_bytes) {
+MpscRing::MpscRing(std::size_t capacity_bytes, std::size_t hot_window_bytes) {
   if (capacity_bytes > kMaxCapacity) {
     throw std::length_error("MpscRing: capacity_bytes " + std::to_string(capacity_bytes) +
                             " exceeds the maximum of " + std::to_string(kMaxCapacity) + " bytes");
@@ -19,6 +20,8 @@ MpscRing::MpscRing(std::size_t capacity_bytes) {
   mask_ = capacity_ - 1;
   max_record_size_ = capacity_ / 8;
   release_step_ = capacity_ / 4;
+  // At least one record past the array start: a rebase from index 0 would skip a lap for nothing.
+  hot_window_ = std::clamp<std::size_t>(hot_window_bytes, kRecordAlignment, capacity_);
   buffer_ = static_cast<char*>(::operator new(capacity_, kBufferAlignment));
   // Zero = "not committed" everywhere; touching every page now keeps page faults off the hot path.
   std::memset(buffer_, 0, capacity_);

@@ -20,8 +20,18 @@
 // later lap's header can land in the middle of an earlier lap's payload). Consumed space is handed
 // back by a release-store of the head, which producers acquire before writing over it.
 //
-// Positions are monotonic byte counts (never wrap in practice: 2^63 bytes); index = position & mask.
+// Positions are monotonic byte counts (never wrap in practice: 2^62 bytes); index = position & mask.
 // The tail word's top bit is the "closed" flag, so the reserving CAS itself observes close().
+//
+// Hot window. A ring that always runs its whole array writes every record into lines last touched
+// a full lap (megabytes) ago, long gone from the producer's L2: each ~1 KB emit then pays ~16
+// cache misses. So when a drain leaves the ring empty with the head at or past `hot_window` bytes
+// into the array, the consumer rebases: it moves tail and head together to the start of the next
+// lap (the skipped bytes are free and already zero, so no record marks them). Producers then write
+// into the low, recently used lines again, while the whole capacity stays available for bursts.
+// The rebase is lock-free: the consumer sets tail = next lap | kRebaseBit (only from "empty": tail
+// == head, so no reservation is in flight), then moves head; a producer that meets the bit
+// completes the same two steps itself instead of waiting for the consumer.
 //
 // A reserved but not yet committed record blocks every later record from being drained until it is
 // committed: producers must commit every successful reservation promptly (and never fail between
@@ -45,15 +55,23 @@ class MpscRing {
   /// Every record starts on this boundary (the header's int32 fields stay naturally aligned).
   static constexpr std::uint32_t kRecordAlignment = 8;
 
+  /// Default hot window: half the L2 of current x86-64 and ARM server cores, so one shard's working
+  /// set stays in its producer's L2 (bench/emit_bench: p99 emit latency vs ring size).
+  static constexpr std::size_t kDefaultHotWindow = std::size_t{1} << 20;
+
   /// Setup only. Allocates and zeroes `capacity_bytes` rounded up to a power of two (minimum 4 KiB).
+  /// An empty ring whose head is `hot_window_bytes` or more into the array is rebased to its start
+  /// (see "Hot window" above); a window of capacity() or more turns rebasing off.
   /// Throws std::length_error above kMaxCapacity and std::bad_alloc if memory is unavailable.
-  explicit MpscRing(std::size_t capacity_bytes);
+  explicit MpscRing(std::size_t capacity_bytes, std::size_t hot_window_bytes = kDefaultHotWindow);
   ~MpscRing();
   MpscRing(const MpscRing&) = delete;
   MpscRing& operator=(const MpscRing&) = delete;
 
   /// Thread-safe (immutable after construction). Size of the byte array.
   std::size_t capacity() const noexcept { return capacity_; }
+  /// Thread-safe (immutable). The hot window (capacity() when rebasing is off).
+  std::size_t hot_window() const noexcept { return hot_window_; }
   /// Thread-safe (immutable). Largest payload try_reserve accepts: capacity()/8. Keeping records
   /// small relative to the ring means a wrap never wastes more than 1/8 of it in padding.
   std::size_t max_record_size() const noexcept { return max_record_size_; }
@@ -86,7 +104,11 @@ class MpscRing {
     std::uint64_t padding = 0;
     std::uint64_t head = 0;
     for (;;) {
-      if ((tail & kClosedBit) != 0) return ReserveStatus::kClosed;
+      if ((tail & kFlagBits) != 0) {
+        if ((tail & kClosedBit) != 0) return ReserveStatus::kClosed;
+        help_rebase(tail);  // the consumer is rebasing the empty ring: finish it rather than wait
+        continue;
+      }
       const std::uint64_t to_end = capacity_ - (tail & mask_);
       padding = record_length > to_end ? to_end : 0;
       const std::uint64_t needed = tail + padding + record_length;  // end position of the claim
@@ -154,18 +176,23 @@ class MpscRing {
   /// (released) and the exception propagates.
   template <class F>
   std::size_t drain(F&& fn, std::size_t max_records = SIZE_MAX) noexcept(noexcept(fn(nullptr, 0u))) {
-    // Only this thread writes head_, so a relaxed read of our own last store is exact.
+    // Only this thread stores head_, except helpers completing one of this thread's rebases, which
+    // it finished itself before returning: a relaxed read of the last value is exact.
     DrainCursor cursor(*this, head_.load(std::memory_order_relaxed));
     // Bound one call to one lap: head is released in steps, so busy producers could otherwise keep
     // a drain running forever.
     const std::uint64_t stop = cursor.position_ + capacity_;
     std::size_t count = 0;
+    bool caught_up = false;
     while (count < max_records && cursor.position_ < stop) {
       char* record = buffer_ + (cursor.position_ & mask_);
       // acquire: pairs with the producer's release-store in commit() (or of a padding header), so
       // the type field and payload written before it are visible below.
       const std::int32_t length = header_length(record).load(std::memory_order_acquire);
-      if (length == 0) break;  // not committed (or not even reserved) yet
+      if (length == 0) {  // not committed (or not even reserved) yet
+        caught_up = true;
+        break;
+      }
       const std::uint64_t record_length = align_up(static_cast<std::uint64_t>(length));
       const bool is_data = load_type(record) == kDataRecord;
       // Count the record as consumed before fn runs: a throwing fn must not wedge the ring.
@@ -176,6 +203,10 @@ class MpscRing {
            static_cast<std::uint32_t>(static_cast<std::uint32_t>(length) - kHeaderSize));
       }
       cursor.release_consumed();
+    }
+    if (caught_up && (cursor.position_ & mask_) >= hot_window_) {
+      cursor.publish();
+      rebase_if_empty(cursor.position_);
     }
     return count;
   }
@@ -200,7 +231,7 @@ class MpscRing {
   std::uint64_t reserved_position() const noexcept {
     // acquire: cheap on every target we care about, and keeps a flusher's later reads ordered
     // after this snapshot.
-    return tail_.load(std::memory_order_acquire) & ~kClosedBit;
+    return tail_.load(std::memory_order_acquire) & ~kFlagBits;
   }
 
   /// Thread-safe. Bytes ever consumed (monotonic). Lags the records drain() has passed to fn by
@@ -211,15 +242,23 @@ class MpscRing {
 
   /// Thread-safe. Bytes reserved and not yet released (a snapshot; exact only when quiescent).
   std::size_t used_bytes() const noexcept {
-    // Head first: tail is monotonic and never behind head, so the difference cannot go negative.
-    const std::uint64_t head = consumed_position();
-    return static_cast<std::size_t>(reserved_position() - head);
+    for (;;) {
+      // Head first: tail is monotonic and never behind head, so the difference cannot go negative.
+      const std::uint64_t head = consumed_position();
+      const std::uint64_t tail = tail_.load(std::memory_order_acquire);
+      if ((tail & kRebaseBit) != 0) return 0;  // only an empty ring is rebased
+      // A rebase between the two loads moved both by the skipped bytes: read again.
+      if (consumed_position() == head) return static_cast<std::size_t>((tail & ~kFlagBits) - head);
+    }
   }
 
  private:
   static constexpr std::int32_t kDataRecord = 1;
   static constexpr std::int32_t kPaddingRecord = -1;
   static constexpr std::uint64_t kClosedBit = std::uint64_t{1} << 63;
+  static constexpr std::uint64_t kRebaseBit = std::uint64_t{1} << 62;  // set only while the ring is empty
+  static constexpr std::uint64_t kFlagBits = kClosedBit | kRebaseBit;
+  static constexpr std::uint64_t kRebaseLimit = std::uint64_t{1} << 61;
   // 64 B is the line size on x86-64 and most ARM cores; not hardware_destructive_interference_size,
   // whose value GCC warns may differ between translation units.
   static constexpr std::size_t kCacheLine = 64;
@@ -278,18 +317,71 @@ class MpscRing {
 #endif
   }
 
+  // Consumer only, after a drain that consumed everything up to `head` and published it. If no
+  // producer has reserved past it, jumps tail and head to the next lap's start (see "Hot window").
+  void rebase_if_empty(std::uint64_t head) noexcept {
+    // Each rebase skips up to a lap of position space. Positions must stay below the flag bits,
+    // so rebasing stops at 2^61 (decades of real traffic, years even at the worker's top rate with
+    // the largest ring); the ring then simply runs its whole array as before.
+    if (head >= kRebaseLimit || !begin_rebase(head)) return;
+    advance_head_for_rebase((head | mask_) + 1);
+    // Only the consumer sets the bit and its rebases do not overlap, so this clears our own
+    // (leaving a closed bit that close() may have added meanwhile).
+    tail_.fetch_and(~kRebaseBit, std::memory_order_relaxed);
+  }
+
+  // Step 1 of a rebase: tail = next lap | kRebaseBit, only if tail is still `head` (empty, open).
+  bool begin_rebase(std::uint64_t head) noexcept {
+    std::uint64_t expected = head;
+    // relaxed: the CAS only claims the skipped bytes; what producers write after the rebase is
+    // ordered after our zeroing by the head values they acquire, as for every other reservation.
+    // A producer that reserved since our drain (or close()) makes it fail: then nothing changes.
+    return tail_.compare_exchange_strong(expected, ((head | mask_) + 1) | kRebaseBit, std::memory_order_relaxed,
+                                         std::memory_order_relaxed);
+  }
+
+  // A producer found `tail` carrying kRebaseBit: moves head to the rebase target as the consumer
+  // would, clears the bit if no later state replaced it, and reloads `tail` for the caller's loop.
+  void help_rebase(std::uint64_t& tail) noexcept {
+    advance_head_for_rebase(tail & ~kFlagBits);
+    // On failure `tail` holds the current value (a closed bit added, or the consumer finished).
+    if (tail_.compare_exchange_strong(tail, tail & ~kRebaseBit, std::memory_order_relaxed,
+                                      std::memory_order_relaxed)) {
+      tail &= ~kRebaseBit;
+    }
+  }
+
+  // head_ = target unless it is already there or beyond (a late helper of an earlier rebase).
+  // Between the CAS on tail and this, head_ still holds the position the ring emptied at, and
+  // nobody but the consumer's drain() ever stores another value; so moving it is safe from any
+  // thread, and the CAS keeps a stale helper from moving it back.
+  void advance_head_for_rebase(std::uint64_t target) noexcept {
+    // acquire/release: a producer that later acquires `target` from head_ must see the consumer's
+    // zeroing below the old head, which this thread acquired with it.
+    std::uint64_t head = head_.load(std::memory_order_acquire);
+    while (head < target &&
+           !head_.compare_exchange_weak(head, target, std::memory_order_acq_rel, std::memory_order_acquire)) {
+    }
+  }
+
   // Consumer-side bookkeeping for one drain() call. Zeroes each consumed record right after its
   // callback (while it is still in L1) and releases space in steps so producers are not starved
   // during a long drain; the destructor covers the last record and the early-exit/throw paths.
   struct DrainCursor {
     DrainCursor(MpscRing& ring, std::uint64_t head) noexcept
         : ring_(ring), position_(head), zeroed_(head), published_(head) {}
-    ~DrainCursor() {
-      release_consumed();
-      if (published_ != position_) ring_.publish_head(position_);
-    }
+    ~DrainCursor() { publish(); }
     DrainCursor(const DrainCursor&) = delete;
     DrainCursor& operator=(const DrainCursor&) = delete;
+
+    // Zeroes and releases everything consumed so far.
+    void publish() noexcept {
+      release_consumed();
+      if (published_ != position_) {
+        ring_.publish_head(position_);
+        published_ = position_;
+      }
+    }
 
     void release_consumed() noexcept {
       if (zeroed_ != position_) {
@@ -317,12 +409,15 @@ class MpscRing {
     head_.store(head, std::memory_order_release);
   }
 
+  friend struct MpscRingTestPeer;  // tests stop a rebase after its first step
+
   // Read-only after construction; shared by everyone, so it may share lines with nothing hot.
   alignas(kCacheLine) char* buffer_ = nullptr;
   std::size_t capacity_ = 0;
   std::uint64_t mask_ = 0;
   std::size_t max_record_size_ = 0;
   std::uint64_t release_step_ = 0;  // consumer releases head at least every capacity/4 bytes
+  std::uint64_t hot_window_ = 0;    // rebase an empty ring whose head index is at or past this
 
   // Producer line. head_cache_ sits beside tail_ on purpose: every reservation already owns this
   // line for the CAS, so reading the cached head costs no extra transfer, and it is written only

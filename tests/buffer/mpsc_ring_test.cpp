@@ -17,6 +17,12 @@
 #include "common/fast_random.hpp"
 
 namespace trailkit::detail {
+
+// Stops a rebase after its first step, as a consumer preempted there would leave it.
+struct MpscRingTestPeer {
+  static bool begin_rebase(MpscRing& ring, std::uint64_t head) { return ring.begin_rebase(head); }
+};
+
 namespace {
 
 using Status = MpscRing::ReserveStatus;
@@ -226,6 +232,123 @@ TEST(MpscRingTest, PositionsCountHeadersAndAlignment) {
   EXPECT_EQ(ring.used_bytes(), 0u);
 }
 
+// ---- hot window: an empty ring past it restarts at the array start ----
+
+constexpr std::size_t kRing = 64 * 1024;
+constexpr std::size_t kWindow = 4096;
+const std::string kBody56(56, 'r');  // 64-byte records: 70 of them pass the 4 KiB window
+
+char* reserve_and_commit(MpscRing& ring, const std::string& body, std::uint64_t* position = nullptr) {
+  MpscRing::Reservation reservation;
+  EXPECT_EQ(ring.try_reserve(static_cast<std::uint32_t>(body.size()), reservation), Status::kOk);
+  if (reservation.data == nullptr) return nullptr;
+  std::memcpy(reservation.data, body.data(), body.size());
+  ring.commit(reservation);
+  if (position != nullptr) *position = reservation.position;
+  return reservation.data;
+}
+
+TEST(MpscRingTest, EmptyRingPastTheHotWindowRestartsAtTheArrayStartWithItsWholeCapacity) {
+  MpscRing ring(kRing, kWindow);
+  ASSERT_EQ(ring.hot_window(), kWindow);
+  char* const array_start = reserve_and_commit(ring, kBody56);
+  for (int i = 1; i < 70; ++i) put(ring, kBody56);
+  ASSERT_EQ(drain_all(ring).size(), 70u);
+  // Head and tail moved together to the next lap; the skipped bytes count as neither used nor lost.
+  EXPECT_EQ(ring.consumed_position(), kRing);
+  EXPECT_EQ(ring.reserved_position(), kRing);
+  EXPECT_EQ(ring.used_bytes(), 0u);
+
+  std::uint64_t position = 0;
+  EXPECT_EQ(reserve_and_commit(ring, pattern(56, 0), &position), array_start);
+  EXPECT_EQ(position, kRing);
+  for (std::size_t i = 1; i < kRing / 64; ++i) put(ring, pattern(56, i));  // the whole array again
+  MpscRing::Reservation refused;
+  EXPECT_EQ(ring.try_reserve(56, refused), Status::kFull);
+  const std::vector<std::string> records = drain_all(ring);
+  ASSERT_EQ(records.size(), kRing / 64);
+  for (std::size_t i = 0; i < records.size(); ++i) ASSERT_EQ(records[i], pattern(56, i)) << i;
+}
+
+TEST(MpscRingTest, RingInsideTheHotWindowOrNotEmptyOrClosedIsNotRebased) {
+  {  // inside the window
+    MpscRing ring(kRing, kWindow);
+    for (int i = 0; i < 10; ++i) put(ring, kBody56);
+    ASSERT_EQ(drain_all(ring).size(), 10u);
+    EXPECT_EQ(ring.consumed_position(), 640u);
+  }
+  {  // a reservation in flight: its bytes cannot move, so neither can the tail
+    MpscRing ring(kRing, kWindow);
+    for (int i = 0; i < 70; ++i) put(ring, kBody56);
+    MpscRing::Reservation pending;
+    ASSERT_EQ(ring.try_reserve(56, pending), Status::kOk);
+    ASSERT_EQ(drain_all(ring).size(), 70u);
+    EXPECT_EQ(ring.consumed_position(), 70u * 64);
+    EXPECT_EQ(ring.reserved_position(), 71u * 64);
+    std::memcpy(pending.data, kBody56.data(), 56);
+    ring.commit(pending);
+    ASSERT_EQ(drain_all(ring).size(), 1u);
+    EXPECT_EQ(ring.consumed_position(), kRing);  // rebased once it was empty
+  }
+  {  // records drained only up to max_records: not caught up, not rebased
+    MpscRing ring(kRing, kWindow);
+    for (int i = 0; i < 80; ++i) put(ring, kBody56);
+    ASSERT_EQ(drain_all(ring, 75).size(), 75u);
+    EXPECT_EQ(ring.consumed_position(), 75u * 64);
+  }
+  {  // closed: the flush barrier of shutdown must find the tail where close() left it
+    MpscRing ring(kRing, kWindow);
+    for (int i = 0; i < 70; ++i) put(ring, kBody56);
+    ring.close();
+    ASSERT_EQ(drain_all(ring).size(), 70u);
+    EXPECT_EQ(ring.consumed_position(), 70u * 64);
+    EXPECT_EQ(ring.reserved_position(), 70u * 64);
+  }
+  {  // the default window is larger than this ring: rebasing is off, positions run the array
+    MpscRing ring(kRing);
+    EXPECT_EQ(ring.hot_window(), kRing);
+    for (int i = 0; i < 900; ++i) put(ring, kBody56);
+    ASSERT_EQ(drain_all(ring).size(), 900u);
+    EXPECT_EQ(ring.consumed_position(), 900u * 64);
+  }
+}
+
+TEST(MpscRingTest, ProducerMeetingAnUnfinishedRebaseFinishesItInsteadOfWaiting) {
+  MpscRing ring(kRing);  // rebasing off: only the test's first step happens
+  char* const array_start = reserve_and_commit(ring, kBody56);
+  for (int i = 1; i < 70; ++i) put(ring, kBody56);
+  ASSERT_EQ(drain_all(ring).size(), 70u);
+  EXPECT_FALSE(MpscRingTestPeer::begin_rebase(ring, 64));  // not where the ring emptied
+  ASSERT_TRUE(MpscRingTestPeer::begin_rebase(ring, 70u * 64));
+  // The consumer "stopped" after its first step: the tail moved, the head did not.
+  EXPECT_EQ(ring.reserved_position(), kRing);
+  EXPECT_EQ(ring.consumed_position(), 70u * 64);
+  EXPECT_EQ(ring.used_bytes(), 0u);
+  std::uint64_t position = 0;
+  EXPECT_EQ(reserve_and_commit(ring, "next", &position), array_start);
+  EXPECT_EQ(position, kRing);
+  EXPECT_EQ(ring.consumed_position(), kRing);  // the producer moved the head
+  EXPECT_EQ(ring.used_bytes(), 16u);
+  const std::vector<std::string> records = drain_all(ring);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0], "next");
+  ring.close();
+  MpscRing::Reservation refused;
+  EXPECT_EQ(ring.try_reserve(8, refused), Status::kClosed);
+}
+
+TEST(MpscRingTest, ReservationAfterCloseDuringAnUnfinishedRebaseIsRefused) {
+  MpscRing ring(kRing);
+  for (int i = 0; i < 70; ++i) put(ring, kBody56);
+  ASSERT_EQ(drain_all(ring).size(), 70u);
+  ASSERT_TRUE(MpscRingTestPeer::begin_rebase(ring, 70u * 64));
+  ring.close();
+  EXPECT_TRUE(ring.is_closed());
+  MpscRing::Reservation refused;
+  EXPECT_EQ(ring.try_reserve(8, refused), Status::kClosed);
+  EXPECT_EQ(ring.reserved_position(), kRing);  // neither flag is part of the position
+}
+
 TEST(MpscRingTest, CloseRefusesNewReservationsButDrainsEarlierOnes) {
   MpscRing ring(4096);
   put(ring, "committed");
@@ -283,10 +406,14 @@ std::uint32_t fnv1a(const char* data, std::size_t size) {
   return hash;
 }
 
-TEST(MpscRingTest, FourProducersKeepPerProducerOrderAndIntegrityUnderConstantWrap) {
+// Hot window: off (the whole array), 8 bytes (a rebase whenever a drain empties the ring, so
+// producers keep meeting unfinished rebases) and 16 KiB.
+class MpscRingStressTest : public testing::TestWithParam<std::size_t> {};
+
+TEST_P(MpscRingStressTest, FourProducersKeepPerProducerOrderAndIntegrityUnderConstantWrap) {
   constexpr std::uint32_t kProducers = 4;
   constexpr std::uint32_t kPerProducer = 500'000;
-  MpscRing ring(64 * 1024);
+  MpscRing ring(64 * 1024, GetParam());
   std::atomic<std::uint64_t> full_retries{0};
   std::atomic<bool> producer_failed{false};
 
@@ -360,6 +487,11 @@ TEST(MpscRingTest, FourProducersKeepPerProducerOrderAndIntegrityUnderConstantWra
               static_cast<unsigned long long>(ring.reserved_position() / ring.capacity()),
               static_cast<unsigned long long>(full_retries.load()));
 }
+
+INSTANTIATE_TEST_SUITE_P(HotWindow, MpscRingStressTest, testing::Values(SIZE_MAX, 8, 16 * 1024),
+                         [](const testing::TestParamInfo<std::size_t>& param) {
+                           return param.param == SIZE_MAX ? std::string("Off") : std::to_string(param.param) + "B";
+                         });
 
 }  // namespace
 }  // namespace trailkit::detail
