@@ -15,8 +15,10 @@
 //           and the ratio trailkit / reference_spsc is what carries over.
 //   copy_floor: reference_spsc's rings, stamp and consumer, but each event arrives already in
 //           trailkit's encoding and is copied with one memcpy, and the consumer sleeps 2 ms when
-//           idle (as trailkit's worker): the floor of any design that copies the event once, on
-//           this machine and in this harness.
+//           idle (as trailkit's worker): the floor of the per-emit work of any design that copies
+//           the event once, on this machine and in this harness. Its rings run their whole array
+//           (no hot window, see src/buffer/mpsc_ring.hpp), so its tail latency includes the cache
+//           misses of writing into lines a lap old, which trailkit's rings avoid.
 //
 // Corpus: 4,096 events from SimulatedService, deep-copied once, cycled. eventTime is left unset, so
 // emit() reads the clock as a service's call would. The Recorder drains to a NullDestination: the
@@ -185,7 +187,8 @@ class NaiveSink {
 // kWholeRecord = copy_floor: the same rings, stamp and consumer, but emit() copies the event's
 // ready-made encoded bytes with one memcpy instead of walking its fields, and the consumer sleeps
 // 2 ms when it finds nothing (as trailkit's worker) instead of spinning: the least work any design
-// that copies an event once can do, i.e. this machine's floor for the emit gates.
+// that copies an event once can do, i.e. this machine's floor for the emit gates' per-emit work
+// (not for their tails: these rings have no hot window).
 template <bool kWholeRecord>
 class SpscSink {
  public:

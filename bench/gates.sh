@@ -11,7 +11,8 @@
 #
 # Calibration rows (not gated): emit reference_spsc is the "straightforward SPSC prototype" the
 # emit gates were set with, on another host; emit copy_floor is the same rings with each event
-# copied by one memcpy of its ready-made encoding (the floor of any copy-once design); pipeline ceiling/*/compress_only is the codec alone on
+# copied by one memcpy of its ready-made encoding (the floor of any copy-once design's per-emit
+# work; its rings have no hot window, so trailkit's tails can be below it); pipeline ceiling/*/compress_only is the codec alone on
 # the same records, which no pipeline on one core can beat. A gate above its calibration row on
 # this machine is out of reach here for any design.
 set -euo pipefail
