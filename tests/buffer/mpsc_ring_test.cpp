@@ -21,6 +21,14 @@ namespace trailkit::detail {
 // Stops a rebase after its first step, as a consumer preempted there would leave it.
 struct MpscRingTestPeer {
   static bool begin_rebase(MpscRing& ring, std::uint64_t head) { return ring.begin_rebase(head); }
+  // An empty ring whose positions are `position` (a multiple of the capacity: index 0), as after
+  // that many bytes of traffic.
+  static void empty_at(MpscRing& ring, std::uint64_t position) {
+    ring.tail_.store(position);
+    ring.head_cache_.store(position);
+    ring.head_.store(position);
+  }
+  static constexpr std::uint64_t kRebaseLimit = MpscRing::kRebaseLimit;
 };
 
 namespace {
@@ -335,6 +343,21 @@ TEST(MpscRingTest, ProducerMeetingAnUnfinishedRebaseFinishesItInsteadOfWaiting) 
   ring.close();
   MpscRing::Reservation refused;
   EXPECT_EQ(ring.try_reserve(8, refused), Status::kClosed);
+}
+
+TEST(MpscRingTest, RebasingStopsBeforePositionsReachTheFlagBits) {
+  MpscRing ring(kRing, kWindow);
+  const std::uint64_t limit = MpscRingTestPeer::kRebaseLimit;
+  MpscRingTestPeer::empty_at(ring, limit - kRing);
+  for (int i = 0; i < 70; ++i) put(ring, kBody56);
+  ASSERT_EQ(drain_all(ring).size(), 70u);
+  EXPECT_EQ(ring.consumed_position(), limit);  // the last rebase
+  for (int i = 0; i < 70; ++i) put(ring, pattern(56, i));
+  const std::vector<std::string> records = drain_all(ring);
+  ASSERT_EQ(records.size(), 70u);
+  EXPECT_EQ(records[69], pattern(56, 69));
+  EXPECT_EQ(ring.consumed_position(), limit + 70u * 64);  // from here on the ring runs its whole array
+  EXPECT_EQ(ring.reserved_position(), limit + 70u * 64);
 }
 
 TEST(MpscRingTest, ReservationAfterCloseDuringAnUnfinishedRebaseIsRefused) {
