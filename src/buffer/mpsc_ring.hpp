@@ -37,6 +37,7 @@
 // committed: producers must commit every successful reservation promptly (and never fail between
 // try_reserve and commit), or the shard stalls.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -242,14 +243,17 @@ class MpscRing {
 
   /// Thread-safe. Bytes reserved and not yet released (a snapshot; exact only when quiescent).
   std::size_t used_bytes() const noexcept {
-    for (;;) {
+    std::uint64_t used = 0;
+    for (int attempt = 0; attempt < 4; ++attempt) {
       // Head first: tail is monotonic and never behind head, so the difference cannot go negative.
       const std::uint64_t head = consumed_position();
       const std::uint64_t tail = tail_.load(std::memory_order_acquire);
       if ((tail & kRebaseBit) != 0) return 0;  // only an empty ring is rebased
-      // A rebase between the two loads moved both by the skipped bytes: read again.
-      if (consumed_position() == head) return static_cast<std::size_t>((tail & ~kFlagBits) - head);
+      used = (tail & ~kFlagBits) - head;
+      // A rebase between the two loads would count the bytes it skipped: read again.
+      if (consumed_position() == head) break;
     }
+    return static_cast<std::size_t>(std::min<std::uint64_t>(used, capacity_));
   }
 
  private:
@@ -332,7 +336,10 @@ class MpscRing {
 
   // Step 1 of a rebase: tail = next lap | kRebaseBit, only if tail is still `head` (empty, open).
   bool begin_rebase(std::uint64_t head) noexcept {
-    std::uint64_t expected = head;
+    // Look before the CAS: a locked instruction takes the producers' line exclusively even when it
+    // fails, and under load the ring is rarely empty.
+    std::uint64_t expected = tail_.load(std::memory_order_relaxed);
+    if (expected != head) return false;
     // relaxed: the CAS only claims the skipped bytes; what producers write after the rebase is
     // ordered after our zeroing by the head values they acquire, as for every other reservation.
     // A producer that reserved since our drain (or close()) makes it fail: then nothing changes.
