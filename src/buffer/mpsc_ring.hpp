@@ -56,9 +56,11 @@ class MpscRing {
   /// Every record starts on this boundary (the header's int32 fields stay naturally aligned).
   static constexpr std::uint32_t kRecordAlignment = 8;
 
-  /// Default hot window: half the L2 of current x86-64 and ARM server cores, so one shard's working
-  /// set stays in its producer's L2 (bench/emit_bench: p99 emit latency vs ring size).
-  static constexpr std::size_t kDefaultHotWindow = std::size_t{1} << 20;
+  /// Default hot window: half the L2 of the smaller current server cores (1 MiB on Zen 4 and
+  /// Skylake-SP, 2 MiB on Sapphire Rapids), so one shard's working set stays in its producer's L2.
+  /// On this project's 2 MiB-L2 bench host 512 KiB and 1 MiB gave the same p99 emit latency, 256 KiB
+  /// a worse one (bench/RESULTS.md).
+  static constexpr std::size_t kDefaultHotWindow = std::size_t{512} << 10;
 
   /// Setup only. Allocates and zeroes `capacity_bytes` rounded up to a power of two (minimum 4 KiB).
   /// An empty ring whose head is `hot_window_bytes` or more into the array is rebased to its start
