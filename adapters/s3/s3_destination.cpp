@@ -21,6 +21,9 @@ namespace {
 
 constexpr std::int64_t kNs = 1'000'000'000;
 
+// 403 / NoSuchBucket and refused requests: nothing a retry soon would fix.
+bool is_permanent(ErrorKind kind) { return kind == ErrorKind::kPermanent || kind == ErrorKind::kInvalidArgument; }
+
 // Backoff step per failure kind: the base doubling per attempt up to the cap. The delay is drawn
 // from it by retry_delay_ns.
 std::int64_t backoff_ns(ErrorKind kind, std::uint32_t attempts) {
@@ -28,7 +31,7 @@ std::int64_t backoff_ns(ErrorKind kind, std::uint32_t attempts) {
   if (kind == ErrorKind::kThrottled) {
     base = kNs;
     cap = 60 * kNs;  // SlowDown: back off harder, at most one attempt a minute per entry
-  } else if (kind == ErrorKind::kPermanent || kind == ErrorKind::kInvalidArgument) {
+  } else if (is_permanent(kind)) {
     base = 5 * kNs;
     cap = 15 * 60 * kNs;  // 403 / NoSuchBucket: keep the data, retry rarely
   }
@@ -42,8 +45,7 @@ std::int64_t backoff_ns(ErrorKind kind, std::uint32_t attempts) {
 // sooner than half the step (2.5 s after the first denial).
 std::int64_t retry_delay_ns(ErrorKind kind, std::uint32_t attempts, std::mt19937_64& random) {
   const std::int64_t step = backoff_ns(kind, attempts);
-  const bool permanent = kind == ErrorKind::kPermanent || kind == ErrorKind::kInvalidArgument;
-  const std::int64_t floor = permanent ? step / 2 : 0;
+  const std::int64_t floor = is_permanent(kind) ? step / 2 : 0;
   return floor + static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(step - floor));
 }
 

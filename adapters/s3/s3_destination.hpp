@@ -10,8 +10,9 @@
 // Failures are classified (S3Client::classify): transient and throttled ones retry with exponential
 // backoff and full jitter; 403 / NoSuchBucket keep the data and retry with a long backoff (equal
 // jitter: never sooner than 2.5 s) until the entry is `max_retry_age` old (default 30 days, like
-// CloudTrail), when it is moved to quarantine/ (kept on disk, counted) — never deleted. Memory is bounded whatever the backlog:
-// entries are streamed from disk and at most `upload_threads` uploads run at once.
+// CloudTrail), when it is moved to quarantine/ (kept on disk, counted) — never deleted. Memory is
+// bounded whatever the backlog: entries are streamed from disk and at most `upload_threads`
+// uploads run at once.
 //
 // Thread contract: the Destination methods are called by the recorder's worker; status(),
 // wait_until_delivered() and shutdown() are thread-safe.

@@ -186,14 +186,16 @@ class MpscRing {
     // a drain running forever.
     const std::uint64_t stop = cursor.position_ + capacity_;
     std::size_t count = 0;
-    bool caught_up = false;
     while (count < max_records && cursor.position_ < stop) {
       char* record = buffer_ + (cursor.position_ & mask_);
       // acquire: pairs with the producer's release-store in commit() (or of a padding header), so
       // the type field and payload written before it are visible below.
       const std::int32_t length = header_length(record).load(std::memory_order_acquire);
       if (length == 0) {  // not committed (or not even reserved) yet
-        caught_up = true;
+        if ((cursor.position_ & mask_) >= hot_window_) {
+          cursor.publish();
+          rebase_if_empty(cursor.position_);
+        }
         break;
       }
       const std::uint64_t record_length = align_up(static_cast<std::uint64_t>(length));
@@ -206,10 +208,6 @@ class MpscRing {
            static_cast<std::uint32_t>(static_cast<std::uint32_t>(length) - kHeaderSize));
       }
       cursor.release_consumed();
-    }
-    if (caught_up && (cursor.position_ & mask_) >= hot_window_) {
-      cursor.publish();
-      rebase_if_empty(cursor.position_);
     }
     return count;
   }
@@ -330,7 +328,7 @@ class MpscRing {
     // so rebasing stops at 2^61 (decades of real traffic, years even at the worker's top rate with
     // the largest ring); the ring then simply runs its whole array as before.
     if (head >= kRebaseLimit || !begin_rebase(head)) return;
-    advance_head_for_rebase((head | mask_) + 1);
+    advance_head_for_rebase(next_lap_start(head));
     // Only the consumer sets the bit and its rebases do not overlap, so this clears our own
     // (leaving a closed bit that close() may have added meanwhile).
     tail_.fetch_and(~kRebaseBit, std::memory_order_relaxed);
@@ -345,9 +343,11 @@ class MpscRing {
     // relaxed: the CAS only claims the skipped bytes; what producers write after the rebase is
     // ordered after our zeroing by the head values they acquire, as for every other reservation.
     // A producer that reserved since our drain (or close()) makes it fail: then nothing changes.
-    return tail_.compare_exchange_strong(expected, ((head | mask_) + 1) | kRebaseBit, std::memory_order_relaxed,
-                                         std::memory_order_relaxed);
+    return tail_.compare_exchange_strong(expected, next_lap_start(head) | kRebaseBit,
+                                         std::memory_order_relaxed, std::memory_order_relaxed);
   }
+
+  std::uint64_t next_lap_start(std::uint64_t position) const noexcept { return (position | mask_) + 1; }
 
   // A producer found `tail` carrying kRebaseBit: moves head to the rebase target as the consumer
   // would, clears the bit if no later state replaced it, and reloads `tail` for the caller's loop.

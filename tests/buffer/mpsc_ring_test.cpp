@@ -513,7 +513,8 @@ TEST_P(MpscRingStressTest, FourProducersKeepPerProducerOrderAndIntegrityUnderCon
 
 INSTANTIATE_TEST_SUITE_P(HotWindow, MpscRingStressTest, testing::Values(SIZE_MAX, 8, 16 * 1024),
                          [](const testing::TestParamInfo<std::size_t>& param) {
-                           return param.param == SIZE_MAX ? std::string("Off") : std::to_string(param.param) + "B";
+                           return param.param == SIZE_MAX ? std::string("Off")
+                                                          : std::to_string(param.param) + "B";
                          });
 
 }  // namespace

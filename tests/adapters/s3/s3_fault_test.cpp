@@ -459,7 +459,9 @@ TEST(S3FaultTest, AccessDeniedKeepsTheDataUntilThePolicyIsFixed) {
   for (const auto& [key, attempts] : attempts_by_key(fake)) {
     for (std::size_t i = 0; i < attempts.size(); ++i) {
       EXPECT_EQ(attempts[i].status, 403) << key;
-      if (i > 0) EXPECT_GE(attempts[i].time - attempts[i - 1].time, 2500ms) << key << " attempt " << i + 1;
+      if (i > 0) {
+        EXPECT_GE(attempts[i].time - attempts[i - 1].time, 2500ms) << key << " attempt " << i + 1;
+      }
     }
   }
 
